@@ -1,0 +1,58 @@
+// The hardware abstraction: where memory lives, what a device can do, how work is queued.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "graph/graph.h"
+#include "hal/exec.h"
+
+namespace autoglm::hal {
+
+struct DeviceProps {
+  std::string name;        // "cpu"
+  std::string kind;        // "cpu", "gpu", "accelerator"
+  std::string description; // e.g. the processor model
+  size_t memory_bytes = 0;
+  size_t alignment = 64;
+  std::string isa;         // CPU instruction set level or driver version
+  int threads = 1;
+};
+
+class Buffer {
+ public:
+  virtual ~Buffer() = default;
+  virtual void* data() = 0;  // host-visible pointer (null for device-only memory)
+  virtual size_t size() const = 0;
+};
+
+class BufferType {
+ public:
+  virtual ~BufferType() = default;
+  virtual std::string name() const = 0;
+  virtual size_t alignment() const = 0;
+  // ResourceExhausted when the device cannot hold `bytes`.
+  virtual Result<std::unique_ptr<Buffer>> allocate(size_t bytes) = 0;
+};
+
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  // Runs the split's nodes in order; may return before completion on async devices.
+  virtual Status compute(const SplitExec& split, const RunArgs& args) = 0;
+  virtual void synchronize() = 0;  // waits for everything queued on this stream
+};
+
+class Device {
+ public:
+  virtual ~Device() = default;
+  virtual DeviceProps props() const = 0;
+  // Whole-node capability: op, dtypes, shapes and layout.
+  virtual bool supports(const graph::Node& n) const = 0;
+  virtual BufferType& buffer_type() = 0;
+  virtual std::unique_ptr<Stream> create_stream() = 0;
+};
+
+}  // namespace autoglm::hal

@@ -1,0 +1,33 @@
+// What a stream executes: a run of nodes on one device with every tensor resolved to memory.
+// Built once per plan by the scheduler, so a decode step only refreshes per-run arguments.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor_desc.h"
+#include "graph/graph.h"
+
+namespace autoglm::hal {
+
+struct TensorRef {
+  TensorDesc desc;
+  void* data = nullptr;
+};
+
+struct NodeExec {
+  const graph::Node* node = nullptr;
+  TensorRef out;
+  std::vector<TensorRef> in;  // in node input order; data null for an absent optional input
+};
+
+// Values that change every run without changing the plan.
+struct RunArgs {
+  int64_t n_past = 0;  // tokens already in the KV cache before this batch
+};
+
+struct SplitExec {
+  std::vector<NodeExec> nodes;
+};
+
+}  // namespace autoglm::hal

@@ -1,0 +1,66 @@
+// Runs a graph on devices. Plans (placement, memory, resolved tensors) are built once per
+// shape binding and cached, so a decode step neither rebuilds nor re-plans the graph.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "graph/graph.h"
+#include "hal/device.h"
+#include "sched/memory_plan.h"
+#include "sched/split.h"
+
+namespace autoglm::sched {
+
+struct Plan {
+  graph::Bindings bindings;
+  MemoryPlan memory;
+  std::unique_ptr<hal::Buffer> arena;
+  std::vector<Split> splits;
+  std::vector<hal::SplitExec> execs;   // one per split
+  std::vector<hal::TensorRef> tensors; // per node id
+};
+
+// Persistent state the graph's KvCache nodes refer to, by slot.
+struct StateBinding {
+  void* data = nullptr;
+  size_t bytes = 0;
+};
+
+struct ExecutorStats {
+  size_t plans_built = 0;
+  size_t runs = 0;
+};
+
+class Executor {
+ public:
+  // g must outlive the executor and already have passed the pass manager.
+  Executor(const graph::Graph& g, hal::Device& device, std::vector<StateBinding> state);
+
+  // The cached plan for these bindings, building it on first use.
+  Result<const Plan*> plan_for(const graph::Bindings& bindings);
+
+  // Copies inputs (node id → bytes) into the plan's arena and runs every split.
+  struct Input {
+    graph::NodeId node;
+    std::span<const uint8_t> bytes;
+  };
+  Result<const Plan*> run(const graph::Bindings& bindings, std::span<const Input> inputs,
+                          const hal::RunArgs& args);
+
+  const ExecutorStats& stats() const { return stats_; }
+
+ private:
+  Result<std::unique_ptr<Plan>> build_plan(const graph::Bindings& bindings);
+
+  const graph::Graph& g_;
+  hal::Device& device_;
+  std::unique_ptr<hal::Stream> stream_;
+  std::vector<StateBinding> state_;
+  std::map<graph::Bindings, std::unique_ptr<Plan>> cache_;
+  ExecutorStats stats_;
+};
+
+}  // namespace autoglm::sched

@@ -50,7 +50,7 @@ class Device {
   virtual ~Device() = default;
   virtual DeviceProps props() const = 0;
   // Whole-node capability: op, dtypes, shapes and layout.
-  virtual bool supports(const graph::Node& n) const = 0;
+  virtual bool supports(const graph::Graph& g, const graph::Node& n) const = 0;
   virtual BufferType& buffer_type() = 0;
   virtual std::unique_ptr<Stream> create_stream() = 0;
 };

@@ -9,7 +9,7 @@ Result<std::vector<Split>> single_device_splits(const graph::Graph& g,
   s.device = &device;
   for (graph::NodeId id : order) {
     const graph::Node& n = g.node(id);
-    if (!device.supports(n)) {
+    if (!device.supports(g, n)) {
       std::string dtypes;
       for (graph::NodeId in : n.inputs) {
         if (in >= 0) dtypes += (dtypes.empty() ? "" : ", ") + std::string(dtype_name(g.node(in).dtype));

@@ -1,0 +1,64 @@
+// autoglm inspect: metadata, tensor table and the optimized graph of a GGUF file.
+#include <cstdio>
+#include <iostream>
+
+#include "commands.h"
+#include "common.h"
+
+namespace autoglm::cli {
+namespace {
+
+struct InspectArgs {
+  std::string file;
+  bool tensors = false;
+  bool graph = false;
+};
+
+int inspect(const InspectArgs& a) {
+  auto f = gguf::File::open(a.file);
+  if (!f.ok()) return report(f.status());
+  const gguf::File& file = **f;
+  std::printf("file      %s\nformat    GGUF v%u, %zu bytes, alignment %zu\n", a.file.c_str(), file.version(),
+              file.file_size(), file.alignment());
+  std::printf("metadata  %zu keys\n", file.metadata().size());
+  for (const auto& [key, v] : file.metadata()) {
+    std::printf("  %-40s %s\n", key.c_str(), v.to_string().c_str());
+  }
+  size_t total = 0;
+  for (const auto& t : file.tensors()) total += t.bytes;
+  std::printf("tensors   %zu, %.1f MiB\n", file.tensors().size(), static_cast<double>(total) / (1 << 20));
+  if (a.tensors) {
+    std::printf("  %-36s %-6s %-18s %12s\n", "name", "dtype", "shape", "bytes");
+    for (const auto& t : file.tensors()) {
+      std::printf("  %-36s %-6s %-18s %12zu\n", t.name.c_str(), std::string(dtype_name(t.desc.dtype)).c_str(),
+                  t.desc.shape_string().c_str(), t.bytes);
+    }
+  }
+  if (a.graph) {
+    auto m = model::Model::load(a.file);
+    if (!m.ok()) return report(m.status());
+    auto g = (*m)->build_graph(256, DType::F16);
+    if (!g.ok()) return report(g.status());
+    std::printf("graph     %zu nodes (symbols:", g->graph.nodes().size());
+    for (const auto& s : g->graph.symbols()) std::printf(" %s", s.c_str());
+    std::printf(")\n");
+    for (const auto& ps : g->pass_stats) {
+      std::printf("  pass %-10s %zu -> %zu nodes\n", ps.pass.c_str(), ps.nodes_before, ps.nodes_after);
+    }
+    std::fputs(graph::dump(g->graph).c_str(), stdout);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_inspect_command(CLI::App& app) {
+  auto a = std::make_shared<InspectArgs>();
+  CLI::App* cmd = app.add_subcommand("inspect", "Show a GGUF file's metadata, tensors and graph");
+  cmd->add_option("file", a->file, "GGUF file")->required();
+  cmd->add_flag("--tensors", a->tensors, "List every tensor (name, dtype, shape, bytes)");
+  cmd->add_flag("--graph", a->graph, "Print the model's graph after optimization passes");
+  cmd->callback([a] { g_exit_code = inspect(*a); });
+}
+
+}  // namespace autoglm::cli

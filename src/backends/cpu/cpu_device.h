@@ -1,0 +1,31 @@
+// The CPU device: the reference backend every other backend is tested against.
+#pragma once
+
+#include <memory>
+
+#include "core/thread_pool.h"
+#include "hal/device.h"
+#include "hal/registry.h"
+
+namespace autoglm::cpu {
+
+class CpuDevice : public hal::Device {
+ public:
+  explicit CpuDevice(int threads);
+  hal::DeviceProps props() const override;
+  bool supports(const graph::Graph& g, const graph::Node& n) const override;
+  hal::BufferType& buffer_type() override;
+  std::unique_ptr<hal::Stream> create_stream() override;
+
+  ThreadPool& pool() { return pool_; }
+
+ private:
+  ThreadPool pool_;
+  std::unique_ptr<hal::BufferType> buffer_type_;
+};
+
+// Adds "cpu" to the registry (called by the runtime at startup; static libraries would drop a
+// self-registering global).
+void register_cpu_backend(hal::Registry& r);
+
+}  // namespace autoglm::cpu

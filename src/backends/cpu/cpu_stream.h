@@ -1,0 +1,25 @@
+// Executes splits on the CPU: each node is one ThreadPool::run over its kernel.
+#pragma once
+
+#include "core/aligned.h"
+#include "core/thread_pool.h"
+#include "hal/device.h"
+
+namespace autoglm::cpu {
+
+class CpuStream : public hal::Stream {
+ public:
+  explicit CpuStream(ThreadPool& pool) : pool_(pool) {}
+  Status compute(const hal::SplitExec& split, const hal::RunArgs& args) override;
+  void synchronize() override {}  // compute() is synchronous on the CPU
+
+ private:
+  Status run_node(const hal::NodeExec& ne, const hal::RunArgs& args);
+  void* scratch(size_t bytes);
+
+  ThreadPool& pool_;
+  AlignedPtr scratch_;  // matmul activations; grows to the largest need, then is reused
+  size_t scratch_bytes_ = 0;
+};
+
+}  // namespace autoglm::cpu

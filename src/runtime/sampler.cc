@@ -1,0 +1,87 @@
+#include "runtime/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_set>
+
+namespace autoglm::runtime {
+
+Status SamplingParams::validate() const {
+  auto bad = [](const std::string& what) { return error(ErrorCode::InvalidArgument, what); };
+  if (!(temperature >= 0.0f) || temperature > 100.0f) return bad("temperature must be in [0, 100]");
+  if (!(top_p > 0.0f && top_p <= 1.0f)) return bad("top_p must be in (0, 1]");
+  if (!(min_p >= 0.0f && min_p < 1.0f)) return bad("min_p must be in [0, 1)");
+  if (!(repeat_penalty > 0.0f)) return bad("repeat_penalty must be positive");
+  if (repeat_last_n < 0) return bad("repeat_last_n must be >= 0");
+  return {};
+}
+
+int32_t argmax(std::span<const float> logits) {
+  return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+}
+
+Sampler::Sampler(const SamplingParams& p) : p_(p), rng_(p.seed) {}
+
+int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
+  cand_.resize(logits.size());
+  for (size_t i = 0; i < logits.size(); ++i) cand_[i] = {static_cast<int32_t>(i), logits[i], 0.0f};
+
+  if (p_.repeat_penalty != 1.0f && p_.repeat_last_n > 0) {
+    const size_t n = std::min(history.size(), static_cast<size_t>(p_.repeat_last_n));
+    std::unordered_set<int32_t> seen(history.end() - static_cast<ptrdiff_t>(n), history.end());
+    for (int32_t id : seen) {
+      if (id < 0 || static_cast<size_t>(id) >= cand_.size()) continue;
+      float& l = cand_[id].logit;
+      l = l > 0 ? l / p_.repeat_penalty : l * p_.repeat_penalty;  // as llama.cpp / CTRL
+    }
+  }
+  if (p_.temperature <= 0.0f) {
+    return std::max_element(cand_.begin(), cand_.end(),
+                            [](const Candidate& a, const Candidate& b) { return a.logit < b.logit; })->id;
+  }
+  auto by_logit = [](const Candidate& a, const Candidate& b) {
+    return a.logit != b.logit ? a.logit > b.logit : a.id < b.id;
+  };
+  size_t keep = cand_.size();
+  if (p_.top_k > 0 && static_cast<size_t>(p_.top_k) < keep) {
+    keep = static_cast<size_t>(p_.top_k);
+    std::partial_sort(cand_.begin(), cand_.begin() + static_cast<ptrdiff_t>(keep), cand_.end(), by_logit);
+  } else {
+    std::sort(cand_.begin(), cand_.end(), by_logit);
+  }
+  cand_.resize(keep);
+
+  auto softmax = [&](float temp) {
+    const float mx = cand_.front().logit;
+    double sum = 0;
+    for (auto& c : cand_) sum += (c.p = std::exp((c.logit - mx) / temp));
+    for (auto& c : cand_) c.p = static_cast<float>(c.p / sum);
+  };
+  softmax(1.0f);
+  if (p_.top_p < 1.0f) {
+    double cum = 0;
+    size_t n = 0;
+    while (n < cand_.size()) {
+      cum += cand_[n++].p;
+      if (cum >= p_.top_p) break;
+    }
+    cand_.resize(std::max<size_t>(n, 1));
+  }
+  if (p_.min_p > 0.0f) {
+    const float floor = cand_.front().p * p_.min_p;
+    size_t n = 1;
+    while (n < cand_.size() && cand_[n].p >= floor) ++n;
+    cand_.resize(n);
+  }
+  softmax(p_.temperature);
+  // 53 random bits → [0, 1): identical on every platform, unlike std distributions.
+  const double u = static_cast<double>(rng_() >> 11) * (1.0 / 9007199254740992.0);
+  double cum = 0;
+  for (const auto& c : cand_) {
+    cum += c.p;
+    if (u < cum) return c.id;
+  }
+  return cand_.back().id;
+}
+
+}  // namespace autoglm::runtime

@@ -277,11 +277,11 @@ Status File::parse() {
   // A tensor entry is at least 8+4+8+4+8 bytes and a kv at least 8+4+1.
   if (n_tensors > c.remaining() / 32) {
     return error(ErrorCode::CorruptFile, "tensor count " + std::to_string(n_tensors) +
-                                             " is impossible for a file of this size");
+                                             " is impossible for a file of this size (the file is truncated or corrupt)");
   }
   if (n_kv > c.remaining() / 13) {
     return error(ErrorCode::CorruptFile, "metadata count " + std::to_string(n_kv) +
-                                             " is impossible for a file of this size");
+                                             " is impossible for a file of this size (the file is truncated or corrupt)");
   }
 
   kv_.reserve(n_kv);

@@ -1,0 +1,85 @@
+#include <gtest/gtest.h>
+
+#include "graph/builder.h"
+#include "graph/pass.h"
+#include "graph/passes/dce.h"
+
+namespace autoglm::graph {
+namespace {
+
+struct Fixture {
+  Graph g;
+  Builder b{g};
+  SymbolId T = g.add_symbol("n_tokens");
+  std::vector<float> w_data = std::vector<float>(16 * 8, 0.0f);
+  Value x = b.input("x", DType::F32, Shape::of({Dim::of(16), Dim::symbol(T)}));
+  Value w = b.weight("w", TensorDesc::contiguous(DType::F32, {16, 8}), w_data.data());
+};
+
+TEST(Graph, InfersSymbolicShapes) {
+  Fixture f;
+  Value y = f.b.matmul(f.w, f.b.rms_norm(f.x, 1e-5f, "norm"), "proj");  // [n_tokens, 8]
+  ASSERT_TRUE(f.b.status().ok()) << f.b.status().to_string();
+  const Shape& s = f.b.shape(y);
+  EXPECT_EQ(s.dims[0], Dim::of(8));
+  EXPECT_EQ(s.dims[1], Dim::symbol(f.T));
+  f.g.set_outputs({y.id});
+  EXPECT_TRUE(verify(f.g).ok());
+  TensorDesc d = f.g.resolve(y.id, {5});
+  EXPECT_EQ(d.dims[0], 8);
+  EXPECT_EQ(d.dims[1], 5);
+  EXPECT_EQ(d.bytes(), 8u * 5u * 4u);
+}
+
+TEST(Graph, BuilderRejectsMismatchedShapesNamingTheNode) {
+  Fixture f;
+  Value other = f.b.input("other", DType::F32, Shape::of({Dim::of(8), Dim::symbol(f.T)}));
+  Value bad = f.b.matmul(f.w, other, "blk.0.bad_proj");
+  EXPECT_EQ(bad.id, -1);
+  EXPECT_FALSE(f.b.status().ok());
+  EXPECT_NE(f.b.status().message().find("blk.0.bad_proj"), std::string::npos);
+  // Later ops do not run once an error is recorded.
+  EXPECT_EQ(f.b.silu(f.x, "after").id, -1);
+}
+
+TEST(Graph, VerifierCatchesTamperedShapes) {
+  Fixture f;
+  Value y = f.b.silu(f.x, "act");
+  f.g.set_outputs({y.id});
+  ASSERT_TRUE(verify(f.g).ok());
+  f.g.node(y.id).shape.dims[0] = Dim::of(3);
+  Status st = verify(f.g);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("act"), std::string::npos);
+}
+
+TEST(Graph, DeadNodeEliminationKeepsTopologicalOrder) {
+  Fixture f;
+  Value unused = f.b.silu(f.x, "unused");
+  Value a = f.b.rms_norm(f.x, 1e-5f, "a");
+  Value y = f.b.mul(a, f.b.silu(f.x, "s"), "y");
+  (void)unused;
+  f.g.set_outputs({y.id});
+  const size_t before = f.g.nodes().size();
+  PassManager pm = PassManager::standard();
+  ASSERT_TRUE(pm.run(f.g).ok());
+  EXPECT_EQ(f.g.nodes().size(), before - 2);  // "unused" and the unread weight
+  EXPECT_EQ(f.g.find("unused"), -1);
+  for (const Node& n : f.g.nodes()) {
+    for (NodeId in : n.inputs) EXPECT_LT(in, n.id) << n.name;
+  }
+  EXPECT_EQ(f.g.node(f.g.outputs()[0]).name, "y");
+  ASSERT_EQ(pm.stats().size(), 1u);
+  EXPECT_EQ(pm.stats()[0].nodes_before, before);
+}
+
+TEST(Graph, DumpNamesEveryNode) {
+  Fixture f;
+  Value y = f.b.matmul(f.w, f.x, "blk.0.attn_q");
+  f.g.set_outputs({y.id});
+  const std::string d = dump(f.g);
+  EXPECT_NE(d.find("blk.0.attn_q = MatMul(%1, %0) f32 [n_tokens, 8] (output)"), std::string::npos) << d;
+}
+
+}  // namespace
+}  // namespace autoglm::graph

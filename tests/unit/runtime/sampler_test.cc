@@ -1,0 +1,100 @@
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "runtime/sampler.h"
+
+namespace autoglm::runtime {
+namespace {
+
+const std::vector<float> kLogits = {1.0f, 3.0f, 2.5f, -1.0f, 0.0f, 2.9f};
+
+TEST(Sampler, ZeroTemperatureIsGreedy) {
+  SamplingParams p;
+  p.temperature = 0;
+  Sampler s(p);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(s.sample(kLogits, {}), 1);
+}
+
+TEST(Sampler, TopKOneIsGreedy) {
+  SamplingParams p;
+  p.top_k = 1;
+  p.temperature = 5.0f;
+  Sampler s(p);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(s.sample(kLogits, {}), 1);
+}
+
+TEST(Sampler, SameSeedSameSequenceDifferentSeedDiffers) {
+  SamplingParams p;
+  p.temperature = 1.5f;
+  p.top_k = 0;
+  p.top_p = 1.0f;
+  p.min_p = 0.0f;
+  auto draw = [&](uint64_t seed) {
+    p.seed = seed;
+    Sampler s(p);
+    std::vector<int32_t> out;
+    for (int i = 0; i < 64; ++i) out.push_back(s.sample(kLogits, {}));
+    return out;
+  };
+  EXPECT_EQ(draw(3), draw(3));
+  EXPECT_NE(draw(3), draw(4));
+}
+
+TEST(Sampler, FrequenciesFollowSoftmax) {
+  SamplingParams p;
+  p.temperature = 1.0f;
+  p.top_k = 0;
+  p.top_p = 1.0f;
+  p.min_p = 0.0f;
+  Sampler s(p);
+  std::map<int32_t, int> counts;
+  const int n = 20000;
+  for (int i = 0; i < n; ++i) ++counts[s.sample(kLogits, {})];
+  double z = 0;
+  for (float l : kLogits) z += std::exp(l);
+  for (size_t i = 0; i < kLogits.size(); ++i) {
+    EXPECT_NEAR(counts[static_cast<int32_t>(i)] / double(n), std::exp(kLogits[i]) / z, 0.015) << i;
+  }
+}
+
+TEST(Sampler, TopPAndMinPTrimTheTail) {
+  SamplingParams p;
+  p.temperature = 1.0f;
+  p.top_k = 0;
+  p.top_p = 0.5f;  // token 1 (p≈0.33) and 5 (≈0.30) cover it
+  p.min_p = 0.0f;
+  Sampler s(p);
+  for (int i = 0; i < 200; ++i) {
+    const int32_t t = s.sample(kLogits, {});
+    EXPECT_TRUE(t == 1 || t == 5) << t;
+  }
+  p.top_p = 1.0f;
+  p.min_p = 0.9f;  // only tokens within 90% of the best: 1 and 5 (e^-0.1 ≈ 0.905)
+  Sampler m(p);
+  for (int i = 0; i < 200; ++i) {
+    const int32_t t = m.sample(kLogits, {});
+    EXPECT_TRUE(t == 1 || t == 5) << t;
+  }
+}
+
+TEST(Sampler, RepetitionPenaltyDemotesSeenTokens) {
+  SamplingParams p;
+  p.temperature = 0;
+  p.repeat_penalty = 2.0f;
+  Sampler s(p);
+  const std::vector<int32_t> history = {1};
+  EXPECT_EQ(s.sample(kLogits, history), 5);  // 3.0 / 2 = 1.5 < 2.9
+}
+
+TEST(Sampler, ValidateNamesTheField) {
+  SamplingParams p;
+  p.top_p = 0.0f;
+  EXPECT_NE(p.validate().message().find("top_p"), std::string::npos);
+  p = {};
+  p.temperature = -1;
+  EXPECT_NE(p.validate().message().find("temperature"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace autoglm::runtime

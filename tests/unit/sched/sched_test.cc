@@ -1,0 +1,101 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "backends/cpu/cpu_device.h"
+#include "graph/builder.h"
+#include "sched/executor.h"
+#include "sched/memory_plan.h"
+
+namespace autoglm::sched {
+namespace {
+
+using graph::Dim;
+using graph::Shape;
+
+// A chain of n elementwise ops on [n_tokens, 64]: only neighbours are live together.
+graph::Graph chain(int n) {
+  graph::Graph g;
+  graph::Builder b(g);
+  const auto T = g.add_symbol("n_tokens");
+  graph::Value x = b.input("x", DType::F32, Shape::of({Dim::of(64), Dim::symbol(T)}));
+  graph::Value y = x;
+  for (int i = 0; i < n; ++i) y = b.silu(y, "silu." + std::to_string(i));
+  g.set_outputs({y.id});
+  return g;
+}
+
+TEST(MemoryPlan, LiveTensorsNeverOverlapAndDeadOnesShare) {
+  graph::Graph g = chain(10);
+  const auto order = g.topo_order();
+  const MemoryPlan plan = plan_memory(g, order, {4}, 64);
+  const size_t t_bytes = 64 * 4 * 4;
+  EXPECT_EQ(plan.naive_bytes, 11 * t_bytes);
+  EXPECT_LE(plan.arena_bytes, 3 * t_bytes);  // input, current, next at most
+  // Each op's input and output must not overlap.
+  for (const graph::Node& n : g.nodes()) {
+    for (graph::NodeId in : n.inputs) {
+      const size_t a = plan.offsets[in], b = plan.offsets[n.id];
+      EXPECT_TRUE(a + t_bytes <= b || b + t_bytes <= a) << n.name;
+    }
+  }
+}
+
+TEST(MemoryPlan, OutputsStayLiveToTheEnd) {
+  graph::Graph g;
+  graph::Builder b(g);
+  graph::Value x = b.input("x", DType::F32, Shape::of({Dim::of(32)}));
+  graph::Value early = b.silu(x, "early");
+  graph::Value y = b.silu(x, "y");
+  for (int i = 0; i < 4; ++i) y = b.silu(y, "s" + std::to_string(i));
+  g.set_outputs({early.id, y.id});
+  const MemoryPlan plan = plan_memory(g, g.topo_order(), {}, 64);
+  for (const graph::Node& n : g.nodes()) {
+    if (n.id == early.id) continue;
+    const bool overlaps = plan.offsets[n.id] < plan.offsets[early.id] + 128 &&
+                          plan.offsets[early.id] < plan.offsets[n.id] + 128;
+    EXPECT_FALSE(overlaps) << n.name << " reuses the bytes of an output";
+  }
+}
+
+TEST(Executor, RunsAChainAndCachesPlansPerShape) {
+  graph::Graph g = chain(3);
+  cpu::CpuDevice dev(2);
+  Executor ex(g, dev, {});
+  for (int64_t T : {2, 5, 2, 5, 5}) {
+    std::vector<float> in(static_cast<size_t>(64 * T));
+    for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<float>(i % 13) - 6.0f;
+    const Executor::Input inputs[] = {
+        {0, {reinterpret_cast<const uint8_t*>(in.data()), in.size() * sizeof(float)}}};
+    auto plan = ex.run({T}, inputs, {});
+    ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+    const auto* out = static_cast<const float*>((*plan)->tensors[g.outputs()[0]].data);
+    for (size_t i = 0; i < in.size(); ++i) {
+      float y = in[i];
+      for (int k = 0; k < 3; ++k) y = y / (1.0f + std::exp(-y));
+      ASSERT_NEAR(out[i], y, 1e-5f * std::max(1.0f, std::abs(y)));
+    }
+  }
+  EXPECT_EQ(ex.stats().plans_built, 2u);
+  EXPECT_EQ(ex.stats().runs, 5u);
+}
+
+TEST(Executor, UnsupportedNodeIsNamed) {
+  graph::Graph g;
+  graph::Builder b(g);
+  std::vector<uint8_t> w(dtype_row_bytes(DType::Q5_0, 32) * 4);
+  graph::Value x = b.input("x", DType::F32, Shape::of({Dim::of(32), Dim::of(1)}));
+  graph::Value wt = b.weight("blk.0.odd.weight", TensorDesc::contiguous(DType::Q5_0, {32, 4}), w.data());
+  graph::Value y = b.matmul(wt, x, "blk.0.odd");
+  g.set_outputs({y.id});
+  cpu::CpuDevice dev(1);
+  Executor ex(g, dev, {});
+  auto plan = ex.plan_for({});
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), ErrorCode::Unsupported);
+  EXPECT_NE(plan.status().message().find("'blk.0.odd' (MatMul on q5_0, f32)"), std::string::npos)
+      << plan.status().message();
+}
+
+}  // namespace
+}  // namespace autoglm::sched

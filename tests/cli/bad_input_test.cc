@@ -1,38 +1,19 @@
 // Bad input through the real CLI: each case must end with a clear message and a non-zero exit,
 // never a crash (this test also runs under ASan in CI).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 
+#include "cli_process.h"
 #include "tiny_model.h"
 
 namespace autoglm {
 namespace {
 
-struct Outcome {
-  int exit_code = -1;
-  bool crashed = false;
-  std::string output;  // stdout + stderr
-};
-
-Outcome run_cli(const std::string& args, const std::string& env = "") {
-  const std::string cmd = env + " " AUTOGLM_BINARY_DIR "/bin/autoglm " + args + " 2>&1";
-  Outcome o;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return o;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) o.output.append(buf.data(), n);
-  const int status = pclose(p);
-  o.crashed = WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) >= 128);
-  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return o;
-}
+using testing::Outcome;
+using testing::run_cli;
 
 std::string tiny_model(testing::TinyLlama cfg = {}) {
   const std::string path = testing::temp_path("cli_tiny");

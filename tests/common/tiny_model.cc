@@ -100,6 +100,9 @@ Result<TinyLlamaWeights> write_tiny_llama(const std::string& path, const TinyLla
   w.set_u32("tokenizer.ggml.bos_token_id", 257);
   w.set_u32("tokenizer.ggml.eos_token_id", 258);
   w.set_bool("tokenizer.ggml.add_bos_token", false);
+  w.set_string("tokenizer.chat_template",
+               "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
+               "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}");
 
   std::mt19937 rng(c.seed);
   TinyLlamaWeights out;

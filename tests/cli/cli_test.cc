@@ -1,0 +1,75 @@
+// The CLI's contracts on a tiny random model: stdout carries only generated text, chat works
+// with piped stdin, bench --json has its keys, inspect shows tensors and the graph.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_process.h"
+#include "tiny_model.h"
+
+namespace autoglm {
+namespace {
+
+using testing::run_cli;
+
+const std::string& tiny() {
+  static const std::string path = [] {
+    std::string p = testing::temp_path("cli_ok");
+    EXPECT_TRUE(testing::write_tiny_llama(p, {}).ok());
+    return p;
+  }();
+  return path;
+}
+
+TEST(Cli, RunPrintsOnlyGeneratedTextOnStdout) {
+  auto o = run_cli("run -m " + tiny() + " -p 'the cat' -n 8 --temp 0 --ignore-eos", "", "", false);
+  ASSERT_EQ(o.exit_code, 0) << o.output;
+  EXPECT_EQ(o.output.find("autoglm:"), std::string::npos) << "logs leaked to stdout: " << o.output;
+  EXPECT_FALSE(o.output.empty());
+  // Greedy is deterministic; a seed makes sampling deterministic.
+  EXPECT_EQ(o.output, run_cli("run -m " + tiny() + " -p 'the cat' -n 8 --temp 0 --ignore-eos", "", "", false).output);
+  auto s1 = run_cli("run -m " + tiny() + " -p 'the cat' -n 16 --temp 1 --seed 5 --ignore-eos", "", "", false);
+  auto s2 = run_cli("run -m " + tiny() + " -p 'the cat' -n 16 --temp 1 --seed 5 --ignore-eos", "", "", false);
+  EXPECT_EQ(s1.output, s2.output);
+}
+
+TEST(Cli, RunReportsTimingsOnStderr) {
+  auto o = run_cli("run -m " + tiny() + " -p 'the cat' -n 4 --temp 0 --ignore-eos");
+  ASSERT_EQ(o.exit_code, 0) << o.output;
+  EXPECT_NE(o.output.find("tok/s"), std::string::npos) << o.output;
+}
+
+TEST(Cli, ChatReadsPipedStdin) {
+  auto o = run_cli("chat -m " + tiny() + " -n 4 --temp 0", "", "hello\\nhow are you\\n");
+  ASSERT_EQ(o.exit_code, 0) << o.output;
+}
+
+TEST(Cli, BenchJsonHasTheContractKeys) {
+  auto o = run_cli("bench -m " + tiny() + " -p 16 -n 4 -r 1 --json", "", "", false);
+  ASSERT_EQ(o.exit_code, 0) << o.output;
+  const auto j = nlohmann::json::parse(o.output);
+  for (const char* key : {"prefill_tokens_per_s", "decode_tokens_per_s", "peak_rss_mb", "threads", "model"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_GT(j["decode_tokens_per_s"].get<double>(), 0.0);
+  EXPECT_GT(j["prefill_tokens_per_s"].get<double>(), 0.0);
+}
+
+TEST(Cli, InspectShowsTensorsAndGraph) {
+  auto o = run_cli("inspect " + tiny() + " --tensors --graph", "", "", false);
+  ASSERT_EQ(o.exit_code, 0) << o.output;
+  EXPECT_NE(o.output.find("blk.1.ffn_down.weight"), std::string::npos);
+  EXPECT_NE(o.output.find("pass dce"), std::string::npos);
+  EXPECT_NE(o.output.find("blk.0.attn_q = MatMul"), std::string::npos) << o.output;
+}
+
+TEST(Cli, HelpTeaches) {
+  auto o = run_cli("--help");
+  EXPECT_EQ(o.exit_code, 0);
+  for (const char* cmd : {"run", "chat", "bench", "inspect"}) EXPECT_NE(o.output.find(cmd), std::string::npos);
+  o = run_cli("run --help");
+  EXPECT_NE(o.output.find("--top-p"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace autoglm

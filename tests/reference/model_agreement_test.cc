@@ -1,0 +1,112 @@
+// The engine against llama.cpp on the default model: greedy continuations and teacher-forced
+// next-token agreement (goldens from make_goldens.py through llama-cpp-python).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "reference_model.h"
+#include "runtime/sampler.h"
+#include "runtime/session.h"
+#include "tokenizer/tokenizer.h"
+
+namespace autoglm::reference {
+namespace {
+
+class ModelAgreement : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const std::string path = model_path();
+    if (!std::filesystem::exists(path)) return;
+    auto m = model::Model::load(path);
+    ASSERT_TRUE(m.ok()) << m.status().to_string();
+    model_ = std::move(*m).release();
+    auto t = tokenizer::Tokenizer::from_gguf(model_->file());
+    ASSERT_TRUE(t.ok()) << t.status().to_string();
+    tok_ = std::move(*t).release();
+  }
+  static void TearDownTestSuite() {
+    delete tok_;
+    delete model_;
+  }
+  void SetUp() override { ASSERT_NE(model_, nullptr) << kFetchHint << " (looked at " << model_path() << ")"; }
+
+  static std::unique_ptr<runtime::Session> session(int64_t n_ctx) {
+    runtime::SessionOptions o;
+    o.n_ctx = n_ctx;
+    auto s = runtime::Session::create(*model_, o);
+    EXPECT_TRUE(s.ok()) << s.status().to_string();
+    return std::move(*s);
+  }
+
+  static std::vector<int32_t> greedy(runtime::Session& s, const std::vector<int32_t>& prompt, int n) {
+    std::vector<int32_t> out;
+    auto logits = s.decode(prompt);
+    EXPECT_TRUE(logits.ok()) << logits.status().to_string();
+    for (int i = 0; i < n && logits.ok(); ++i) {
+      const int32_t next = runtime::argmax(*logits);
+      out.push_back(next);
+      if (i + 1 < n) logits = s.decode({&next, 1});
+    }
+    return out;
+  }
+
+  static inline model::Model* model_ = nullptr;
+  static inline tokenizer::Tokenizer* tok_ = nullptr;
+};
+
+TEST_F(ModelAgreement, CapitalOfFranceIsParis) {
+  auto s = session(256);
+  const auto prompt = tok_->encode("The capital of France is", tok_->add_bos(), true);
+  const auto ids = greedy(*s, prompt, 16);
+  const std::string text = tok_->decode(ids);
+  EXPECT_NE(text.find("Paris"), std::string::npos) << text;
+}
+
+TEST_F(ModelAgreement, GreedyContinuationsMatchLlamaCpp) {
+  const nlohmann::json g = load_golden("greedy.json");
+  ASSERT_FALSE(g.empty()) << "goldens/greedy.json is missing: run scripts/make_goldens.sh";
+  const int n = g.at("n_predict").get<int>();
+  int identical = 0, cases = 0;
+  for (const auto& c : g.at("cases")) {
+    ++cases;
+    const auto prompt_ids = c.at("prompt_ids").get<std::vector<int32_t>>();
+    const auto expect = c.at("ids").get<std::vector<int32_t>>();
+    EXPECT_EQ(tok_->encode(c.at("prompt").get<std::string>(), tok_->add_bos(), true), prompt_ids)
+        << "tokenization differs for " << c.at("prompt");
+    auto s = session(512);
+    const auto got = greedy(*s, prompt_ids, n);
+    size_t first_diff = 0;
+    while (first_diff < got.size() && first_diff < expect.size() && got[first_diff] == expect[first_diff]) ++first_diff;
+    if (got == expect) {
+      ++identical;
+    } else {
+      std::cout << "[ diverged ] " << c.at("prompt") << " at token " << first_diff << "\n  llama.cpp: "
+                << c.at("text") << "\n  autoglm:   " << nlohmann::json(tok_->decode(got)) << "\n";
+    }
+  }
+  std::cout << "[ greedy   ] " << identical << " of " << cases << " continuations identical to llama.cpp\n";
+  EXPECT_GE(cases, 5);
+  EXPECT_GE(identical, 4) << "of " << cases;
+}
+
+TEST_F(ModelAgreement, TeacherForcedTop1AgreesWithLlamaCpp) {
+  const nlohmann::json g = load_golden("teacher_forced.json");
+  ASSERT_FALSE(g.empty()) << "goldens/teacher_forced.json is missing: run scripts/make_goldens.sh";
+  const auto ids = g.at("ids").get<std::vector<int32_t>>();
+  const auto top1 = g.at("top1").get<std::vector<int32_t>>();
+  ASSERT_GE(top1.size(), 512u);
+  auto s = session(static_cast<int64_t>(ids.size()) + 16);
+  auto logits = s->decode(ids, /*all_logits=*/true);
+  ASSERT_TRUE(logits.ok()) << logits.status().to_string();
+  const size_t nv = static_cast<size_t>(s->n_vocab());
+  size_t agree = 0;
+  for (size_t i = 0; i < top1.size(); ++i) {
+    agree += runtime::argmax(logits->subspan(i * nv, nv)) == top1[i];
+  }
+  const double rate = static_cast<double>(agree) / static_cast<double>(top1.size());
+  std::cout << "[ teacher  ] top-1 agreement " << agree << " / " << top1.size() << " = " << rate * 100 << " %\n";
+  EXPECT_GE(rate, 0.98);
+}
+
+}  // namespace
+}  // namespace autoglm::reference

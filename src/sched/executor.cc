@@ -1,5 +1,6 @@
 #include "sched/executor.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace autoglm::sched {
@@ -8,12 +9,23 @@ Executor::Executor(const graph::Graph& g, hal::Device& device, std::vector<State
     : g_(g), device_(device), stream_(device.create_stream()), state_(std::move(state)) {}
 
 Result<const Plan*> Executor::plan_for(const graph::Bindings& bindings) {
+  ++tick_;
   auto it = cache_.find(bindings);
-  if (it != cache_.end()) return static_cast<const Plan*>(it->second.get());
+  if (it != cache_.end()) {
+    it->second.last_use = tick_;
+    return static_cast<const Plan*>(it->second.plan.get());
+  }
   AUTOGLM_ASSIGN_OR_RETURN(auto plan, build_plan(bindings));
   ++stats_.plans_built;
+  if (cache_.size() >= kMaxPlans) {
+    auto lru = std::min_element(cache_.begin(), cache_.end(), [](const auto& a, const auto& b) {
+      return a.second.last_use < b.second.last_use;
+    });
+    cache_.erase(lru);
+    ++stats_.plans_evicted;
+  }
   const Plan* p = plan.get();
-  cache_.emplace(bindings, std::move(plan));
+  cache_.emplace(bindings, Cached{std::move(plan), tick_});
   return p;
 }
 

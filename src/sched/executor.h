@@ -31,6 +31,7 @@ struct StateBinding {
 
 struct ExecutorStats {
   size_t plans_built = 0;
+  size_t plans_evicted = 0;
   size_t runs = 0;
 };
 
@@ -59,7 +60,15 @@ class Executor {
   hal::Device& device_;
   std::unique_ptr<hal::Stream> stream_;
   std::vector<StateBinding> state_;
-  std::map<graph::Bindings, std::unique_ptr<Plan>> cache_;
+  // Plans by bindings with a last-use tick; bounded, since every distinct prompt length makes
+  // one and each holds an arena.
+  struct Cached {
+    std::unique_ptr<Plan> plan;
+    uint64_t last_use = 0;
+  };
+  static constexpr size_t kMaxPlans = 8;
+  std::map<graph::Bindings, Cached> cache_;
+  uint64_t tick_ = 0;
   ExecutorStats stats_;
 };
 

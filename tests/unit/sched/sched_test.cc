@@ -80,6 +80,19 @@ TEST(Executor, RunsAChainAndCachesPlansPerShape) {
   EXPECT_EQ(ex.stats().runs, 5u);
 }
 
+TEST(Executor, PlanCacheIsBoundedLeastRecentlyUsedFirst) {
+  graph::Graph g = chain(1);
+  cpu::CpuDevice dev(1);
+  Executor ex(g, dev, {});
+  const int64_t hot = 1;
+  for (int64_t T = 2; T < 30; ++T) {
+    ASSERT_TRUE(ex.plan_for({T}).ok());
+    ASSERT_TRUE(ex.plan_for({hot}).ok());  // stays recent, never rebuilt
+  }
+  EXPECT_EQ(ex.stats().plans_built, 29u);
+  EXPECT_EQ(ex.stats().plans_evicted, 29u - 8u);
+}
+
 TEST(Executor, UnsupportedNodeIsNamed) {
   graph::Graph g;
   graph::Builder b(g);

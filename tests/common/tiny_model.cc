@@ -81,6 +81,10 @@ Result<TinyLlamaWeights> write_tiny_llama(const std::string& path, const TinyLla
   w.set_u32(a + ".attention.head_count_kv", static_cast<uint32_t>(c.n_head_kv));
   w.set_f32(a + ".attention.layer_norm_rms_epsilon", 1e-5f);
   w.set_f32(a + ".rope.freq_base", c.rope_freq_base);
+  if (!c.rope_scaling_type.empty()) {
+    w.set_string(a + ".rope.scaling.type", c.rope_scaling_type);
+    w.set_f32(a + ".rope.scaling.factor", c.rope_scaling_factor);
+  }
 
   std::vector<std::string> tokens = byte_tokens();
   std::vector<int32_t> types(tokens.size(), 1);
@@ -117,7 +121,7 @@ Result<TinyLlamaWeights> write_tiny_llama(const std::string& path, const TinyLla
       quantize_row(dtype, v.data() + r * dims[0], bytes.data() + static_cast<size_t>(r) * row, dims[0]);
       dequantize_row(dtype, bytes.data() + static_cast<size_t>(r) * row, v.data() + r * dims[0], dims[0]);
     }
-    w.add_tensor(name, dtype, dims, std::move(bytes));
+    if (name != c.omit_tensor) w.add_tensor(name, dtype, dims, std::move(bytes));
     out.tensors.emplace_back(name, std::move(v));
   };
   const int64_t e = c.n_embd, hd = c.n_embd / c.n_head, kv = c.n_head_kv * hd;

@@ -1,0 +1,213 @@
+#include "backends/cpu/kernels/attention.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "backends/cpu/kernels/avx2_math.h"
+#include "backends/cpu/kernels/isa.h"
+#include "backends/cpu/kernels/softmax.h"
+#include "core/half.h"
+#include "core/thread_pool.h"
+
+namespace autoglm::cpu {
+namespace {
+
+// One (token, head) pair: the visible cache rows of one kv head.
+struct HeadJob {
+  const float* q;    // [head_dim]
+  const uint8_t* k;  // row 0 of this kv head; rows k_row_bytes apart
+  const uint8_t* v;  // same for V
+  size_t k_row_bytes, v_row_bytes;
+  int64_t n_kv, head_dim;
+  float scale;
+  float* scores;  // [n_kv] scratch
+  float* out;     // [head_dim]
+};
+
+// ---- scalar reference ----
+
+template <bool F16>
+float load_scalar(const uint8_t* row, int64_t i) {
+  if constexpr (F16) return fp16_to_fp32(reinterpret_cast<const uint16_t*>(row)[i]);
+  return reinterpret_cast<const float*>(row)[i];
+}
+
+template <bool F16>
+void head_scalar(const HeadJob& j) {
+  for (int64_t r = 0; r < j.n_kv; ++r) {
+    const uint8_t* kr = j.k + r * j.k_row_bytes;
+    float dot = 0.0f;
+    for (int64_t d = 0; d < j.head_dim; ++d) dot += j.q[d] * load_scalar<F16>(kr, d);
+    j.scores[r] = dot;
+  }
+  softmax_row(j.scores, j.scores, j.n_kv, j.scale);
+  std::fill(j.out, j.out + j.head_dim, 0.0f);
+  for (int64_t r = 0; r < j.n_kv; ++r) {
+    const uint8_t* vr = j.v + r * j.v_row_bytes;
+    for (int64_t d = 0; d < j.head_dim; ++d) j.out[d] += j.scores[r] * load_scalar<F16>(vr, d);
+  }
+}
+
+#if defined(__x86_64__)
+// ---- AVX2 ----
+
+template <bool F16>
+AUTOGLM_AVX2 inline __m256 load8(const uint8_t* row, int64_t i) {
+  if constexpr (F16) return avx2::load_f16(reinterpret_cast<const uint16_t*>(row) + i);
+  return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + i);
+}
+
+template <bool F16>
+AUTOGLM_AVX2 void head_avx2(const HeadJob& j) {
+  const int64_t hd = j.head_dim;
+  const int64_t hd8 = hd / 8 * 8;
+  for (int64_t r = 0; r < j.n_kv; ++r) {
+    const uint8_t* kr = j.k + r * j.k_row_bytes;
+    __m256 acc0 = _mm256_setzero_ps();
+    __m256 acc1 = _mm256_setzero_ps();
+    int64_t d = 0;
+    for (; d + 16 <= hd; d += 16) {
+      acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(j.q + d), load8<F16>(kr, d), acc0);
+      acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(j.q + d + 8), load8<F16>(kr, d + 8), acc1);
+    }
+    if (d < hd8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(j.q + d), load8<F16>(kr, d), acc0);
+    float dot = avx2::hsum(_mm256_add_ps(acc0, acc1));
+    for (d = hd8; d < hd; ++d) dot += j.q[d] * load_scalar<F16>(kr, d);
+    j.scores[r] = dot;
+  }
+  softmax_row(j.scores, j.scores, j.n_kv, j.scale);
+  std::fill(j.out, j.out + hd, 0.0f);
+  // Four rows per pass, so out[] is loaded and stored a quarter as often.
+  int64_t r = 0;
+  for (; r + 4 <= j.n_kv; r += 4) {
+    const uint8_t* v0 = j.v + r * j.v_row_bytes;
+    const uint8_t* v1 = v0 + j.v_row_bytes;
+    const uint8_t* v2 = v1 + j.v_row_bytes;
+    const uint8_t* v3 = v2 + j.v_row_bytes;
+    const __m256 p0 = _mm256_set1_ps(j.scores[r]), p1 = _mm256_set1_ps(j.scores[r + 1]);
+    const __m256 p2 = _mm256_set1_ps(j.scores[r + 2]), p3 = _mm256_set1_ps(j.scores[r + 3]);
+    for (int64_t d = 0; d < hd8; d += 8) {
+      __m256 o = _mm256_loadu_ps(j.out + d);
+      o = _mm256_fmadd_ps(p0, load8<F16>(v0, d), o);
+      o = _mm256_fmadd_ps(p1, load8<F16>(v1, d), o);
+      o = _mm256_fmadd_ps(p2, load8<F16>(v2, d), o);
+      o = _mm256_fmadd_ps(p3, load8<F16>(v3, d), o);
+      _mm256_storeu_ps(j.out + d, o);
+    }
+    for (int64_t d = hd8; d < hd; ++d) {
+      j.out[d] +=
+          j.scores[r] * load_scalar<F16>(v0, d) + j.scores[r + 1] * load_scalar<F16>(v1, d) +
+          j.scores[r + 2] * load_scalar<F16>(v2, d) + j.scores[r + 3] * load_scalar<F16>(v3, d);
+    }
+  }
+  for (; r < j.n_kv; ++r) {
+    const uint8_t* vr = j.v + r * j.v_row_bytes;
+    const __m256 p = _mm256_set1_ps(j.scores[r]);
+    for (int64_t d = 0; d < hd8; d += 8) {
+      _mm256_storeu_ps(j.out + d,
+                       _mm256_fmadd_ps(p, load8<F16>(vr, d), _mm256_loadu_ps(j.out + d)));
+    }
+    for (int64_t d = hd8; d < hd; ++d) j.out[d] += j.scores[r] * load_scalar<F16>(vr, d);
+  }
+}
+
+AUTOGLM_AVX2 void kv_store_f16_avx2(const float* src, uint16_t* dst, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) avx2::store_f16(dst + i, _mm256_loadu_ps(src + i));
+  for (; i < n; ++i) dst[i] = static_cast<uint16_t>(_cvtss_sh(src[i], 0));
+}
+#endif
+
+using HeadFn = void (*)(const HeadJob&);
+
+HeadFn pick_head_fn(bool f16) {
+#if defined(__x86_64__)
+  if (has_avx2(active_isa())) return f16 ? head_avx2<true> : head_avx2<false>;
+#endif
+  return f16 ? head_scalar<true> : head_scalar<false>;
+}
+
+// Causal work before pair j = (token j / n_head, head j % n_head): token t attends n_past + t + 1
+// rows, so the work prefix is a closed-form sum.
+int64_t work_before(int64_t j, int64_t n_head, int64_t n_past) {
+  const int64_t t = j / n_head;
+  const int64_t h = j % n_head;
+  return n_head * (t * (n_past + 1) + t * (t - 1) / 2) + h * (n_past + t + 1);
+}
+
+// First pair whose work prefix reaches `target`.
+int64_t first_pair_at(int64_t target, int64_t n_pairs, int64_t n_head, int64_t n_past) {
+  int64_t lo = 0, hi = n_pairs;
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (work_before(mid, n_head, n_past) < target) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+}  // namespace
+
+void kv_store(const float* src, int64_t n_tok, int64_t row_elems, DType cache_type, void* cache,
+              size_t cache_row_bytes, int64_t first_row, int ith, int nth) {
+  int64_t r0, r1;
+  ThreadPool::split(n_tok, ith, nth, &r0, &r1);
+  auto* base = static_cast<uint8_t*>(cache) + static_cast<size_t>(first_row) * cache_row_bytes;
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* s = src + r * row_elems;  // [row_elems]
+    void* d = base + static_cast<size_t>(r) * cache_row_bytes;
+    if (cache_type == DType::F32) {
+      std::memcpy(d, s, static_cast<size_t>(row_elems) * sizeof(float));
+      continue;
+    }
+    auto* h = static_cast<uint16_t*>(d);
+#if defined(__x86_64__)
+    if (has_avx2(active_isa())) {
+      kv_store_f16_avx2(s, h, row_elems);
+      continue;
+    }
+#endif
+    for (int64_t i = 0; i < row_elems; ++i) h[i] = fp32_to_fp16(s[i]);
+  }
+}
+
+void attention(const float* q, const void* k_cache, const void* v_cache, float* out,
+               const AttentionParams& p, int ith, int nth) {
+  const int64_t n_pairs = p.n_tok * p.n_head;
+  const int64_t total = work_before(n_pairs, p.n_head, p.n_past);
+  const int64_t j0 = first_pair_at(total * ith / nth, n_pairs, p.n_head, p.n_past);
+  const int64_t j1 = first_pair_at(total * (ith + 1) / nth, n_pairs, p.n_head, p.n_past);
+  if (j0 >= j1) return;
+
+  const bool f16 = p.kv_type == DType::F16;
+  const size_t head_bytes = static_cast<size_t>(p.head_dim) * (f16 ? 2 : 4);
+  const int64_t group = p.n_head / p.n_head_kv;
+  const HeadFn head_fn = pick_head_fn(f16);
+
+  thread_local std::vector<float> scores;  // [n_kv]; only grows
+  const size_t max_kv = static_cast<size_t>(p.n_past + p.n_tok);
+  if (scores.size() < max_kv) scores.resize(max_kv);
+
+  HeadJob job{};
+  job.k_row_bytes = p.k_row_bytes;
+  job.v_row_bytes = p.v_row_bytes;
+  job.head_dim = p.head_dim;
+  job.scale = p.scale;
+  job.scores = scores.data();
+  for (int64_t j = j0; j < j1; ++j) {
+    const int64_t t = j / p.n_head;
+    const size_t head_off = static_cast<size_t>((j % p.n_head) / group) * head_bytes;
+    job.q = q + j * p.head_dim;
+    job.out = out + j * p.head_dim;
+    job.k = static_cast<const uint8_t*>(k_cache) + head_off;
+    job.v = static_cast<const uint8_t*>(v_cache) + head_off;
+    job.n_kv = p.n_past + t + 1;
+    head_fn(job);
+  }
+}
+
+}  // namespace autoglm::cpu

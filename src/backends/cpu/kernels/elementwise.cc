@@ -1,0 +1,78 @@
+#include "backends/cpu/kernels/elementwise.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "backends/cpu/kernels/avx2_math.h"
+#include "backends/cpu/kernels/isa.h"
+#include "core/thread_pool.h"
+
+namespace autoglm::cpu {
+namespace {
+
+// Thread ith's share of n elements, in runs of 16 so threads never share a cache line.
+void split_elements(int64_t n, int ith, int nth, int64_t* e0, int64_t* e1) {
+  int64_t u0, u1;
+  ThreadPool::split((n + 15) / 16, ith, nth, &u0, &u1);
+  *e0 = std::min(n, u0 * 16);
+  *e1 = std::min(n, u1 * 16);
+}
+
+// Walks this thread's element range one row segment at a time; op sees contiguous spans.
+template <typename Op>
+void binary(const float* a, const float* b, float* y, int64_t rows, int64_t n, int64_t b_rows,
+            int ith, int nth, Op op) {
+  int64_t e0, e1;
+  split_elements(rows * n, ith, nth, &e0, &e1);
+  while (e0 < e1) {
+    const int64_t row = e0 / n;
+    const int64_t col = e0 % n;
+    const int64_t len = std::min(e1 - e0, n - col);
+    const float* br = b + (b_rows == 1 ? 0 : row * n) + col;
+    op(a + e0, br, y + e0, len);
+    e0 += len;
+  }
+}
+
+#if defined(__x86_64__)
+AUTOGLM_AVX2 void silu_avx2(const float* x, float* y, int64_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256 e = avx2::exp(_mm256_xor_ps(v, sign));
+    _mm256_storeu_ps(y + i, _mm256_div_ps(v, _mm256_add_ps(one, e)));
+  }
+  for (; i < n; ++i) y[i] = x[i] / (1.0f + std::exp(-x[i]));
+}
+#endif
+
+}  // namespace
+
+void mul(const float* a, const float* b, float* y, int64_t rows, int64_t n, int64_t b_rows, int ith,
+         int nth) {
+  binary(a, b, y, rows, n, b_rows, ith, nth,
+         [](const float* pa, const float* pb, float* py, int64_t len) {
+           for (int64_t i = 0; i < len; ++i) py[i] = pa[i] * pb[i];
+         });
+}
+
+void add(const float* a, const float* b, float* y, int64_t rows, int64_t n, int64_t b_rows, int ith,
+         int nth) {
+  binary(a, b, y, rows, n, b_rows, ith, nth,
+         [](const float* pa, const float* pb, float* py, int64_t len) {
+           for (int64_t i = 0; i < len; ++i) py[i] = pa[i] + pb[i];
+         });
+}
+
+void silu(const float* x, float* y, int64_t n, int ith, int nth) {
+  int64_t e0, e1;
+  split_elements(n, ith, nth, &e0, &e1);
+#if defined(__x86_64__)
+  if (has_avx2(active_isa())) return silu_avx2(x + e0, y + e0, e1 - e0);
+#endif
+  for (int64_t i = e0; i < e1; ++i) y[i] = x[i] / (1.0f + std::exp(-x[i]));
+}
+
+}  // namespace autoglm::cpu

@@ -1,0 +1,59 @@
+#include "backends/cpu/kernels/rope.h"
+
+#include <cmath>
+#include <vector>
+
+#include "core/thread_pool.h"
+
+namespace autoglm::cpu {
+namespace {
+
+// cos/sin of each pair's angle for one position. The angle is built by repeated multiplication
+// with base^(-2/n_rot), exactly as ggml's rope cache, so positions far out round the same way.
+void angle_cache(int32_t pos, const RopeParams& p, float* cos_out, float* sin_out) {
+  const float theta_scale = std::pow(p.freq_base, -2.0f / static_cast<float>(p.n_rot));
+  float theta = static_cast<float>(pos);
+  for (int i = 0; i < p.n_rot / 2; ++i) {
+    const float ff = p.freq_factors != nullptr ? p.freq_factors[i] : 1.0f;
+    const float angle = p.freq_scale * (theta / ff);
+    cos_out[i] = std::cos(angle);
+    sin_out[i] = std::sin(angle);
+    theta *= theta_scale;
+  }
+}
+
+}  // namespace
+
+void rope(const float* x, float* y, int64_t n_tok, int64_t n_head, int64_t head_dim,
+          const int32_t* pos, const RopeParams& p, int ith, int nth) {
+  int64_t j0, j1;
+  ThreadPool::split(n_tok * n_head, ith, nth, &j0, &j1);
+  const int half = p.n_rot / 2;
+  thread_local std::vector<float> cache;  // [2, n_rot/2]: cos then sin; only grows
+  if (cache.size() < static_cast<size_t>(p.n_rot)) cache.resize(p.n_rot);
+  float* cs = cache.data();
+  float* sn = cache.data() + half;
+  int64_t cached_tok = -1;
+  for (int64_t j = j0; j < j1; ++j) {
+    const int64_t t = j / n_head;
+    if (t != cached_tok) {
+      angle_cache(pos[t], p, cs, sn);
+      cached_tok = t;
+    }
+    const float* xh = x + j * head_dim;  // [head_dim]
+    float* yh = y + j * head_dim;        // [head_dim]
+    // Pair i is (a, b) = (2i, 2i+1) normally, (i, i + n_rot/2) for NeoX.
+    const int64_t stride = p.neox ? 1 : 2;
+    const int64_t offset = p.neox ? half : 1;
+    for (int i = 0; i < half; ++i) {
+      const int64_t a = i * stride;
+      const float x0 = xh[a];
+      const float x1 = xh[a + offset];
+      yh[a] = x0 * cs[i] - x1 * sn[i];
+      yh[a + offset] = x0 * sn[i] + x1 * cs[i];
+    }
+    for (int64_t d = p.n_rot; d < head_dim; ++d) yh[d] = xh[d];
+  }
+}
+
+}  // namespace autoglm::cpu

@@ -1,0 +1,71 @@
+#include "backends/cpu/kernels/softmax.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "backends/cpu/kernels/avx2_math.h"
+#include "backends/cpu/kernels/isa.h"
+#include "core/thread_pool.h"
+
+namespace autoglm::cpu {
+namespace {
+
+void softmax_row_scalar(const float* x, float* y, int64_t n, float scale) {
+  float max = -std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < n; ++i) max = std::max(max, x[i] * scale);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    y[i] = std::exp(x[i] * scale - max);
+    sum += y[i];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i) y[i] *= inv;
+}
+
+#if defined(__x86_64__)
+AUTOGLM_AVX2 void softmax_row_avx2(const float* x, float* y, int64_t n, float scale) {
+  const __m256 vscale = _mm256_set1_ps(scale);
+  float max = -std::numeric_limits<float>::infinity();
+  int64_t i = 0;
+  __m256 vmax = _mm256_set1_ps(max);
+  for (; i + 8 <= n; i += 8)
+    vmax = _mm256_max_ps(vmax, _mm256_mul_ps(_mm256_loadu_ps(x + i), vscale));
+  max = avx2::hmax(vmax);
+  for (; i < n; ++i) max = std::max(max, x[i] * scale);
+  const __m256 vshift = _mm256_set1_ps(max);
+  __m256 vsum = _mm256_setzero_ps();
+  for (i = 0; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), vscale), vshift);
+    const __m256 e = avx2::exp(v);
+    _mm256_storeu_ps(y + i, e);
+    vsum = _mm256_add_ps(vsum, e);
+  }
+  float sum = avx2::hsum(vsum);
+  for (; i < n; ++i) {
+    y[i] = std::exp(x[i] * scale - max);
+    sum += y[i];
+  }
+  const __m256 vinv = _mm256_set1_ps(1.0f / sum);
+  for (i = 0; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(y + i), vinv));
+  for (; i < n; ++i) y[i] *= 1.0f / sum;
+}
+#endif
+
+}  // namespace
+
+void softmax_row(const float* x, float* y, int64_t n, float scale) {
+#if defined(__x86_64__)
+  if (has_avx2(active_isa())) return softmax_row_avx2(x, y, n, scale);
+#endif
+  softmax_row_scalar(x, y, n, scale);
+}
+
+void softmax(const float* x, float* y, int64_t rows, int64_t n, float scale, int ith, int nth) {
+  int64_t r0, r1;
+  ThreadPool::split(rows, ith, nth, &r0, &r1);
+  for (int64_t r = r0; r < r1; ++r) softmax_row(x + r * n, y + r * n, n, scale);
+}
+
+}  // namespace autoglm::cpu

@@ -1,0 +1,152 @@
+#include "backends/cpu/kernels/matmul.h"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "core/half.h"
+#include "core/quant.h"
+#include "kernel_test_util.h"
+
+namespace autoglm::cpu {
+namespace {
+
+using testing::KernelTest;
+using testing::random_floats;
+
+TEST(MatmulTypes, ActivationTypesFollowGgmlVecDotType) {
+  EXPECT_EQ(matmul_activation_type(DType::Q4_0), DType::Q8_0);
+  EXPECT_EQ(matmul_activation_type(DType::Q4_1), DType::Q8_1);
+  EXPECT_EQ(matmul_activation_type(DType::Q8_0), DType::Q8_0);
+  EXPECT_EQ(matmul_activation_type(DType::F16), DType::F16);
+  EXPECT_EQ(matmul_activation_type(DType::BF16), DType::BF16);
+  EXPECT_EQ(matmul_activation_type(DType::F32), DType::F32);
+  for (DType t : {DType::Q4_0, DType::Q4_1, DType::Q8_0, DType::F16, DType::BF16, DType::F32}) {
+    EXPECT_TRUE(matmul_supports(t)) << dtype_name(t);
+  }
+  EXPECT_FALSE(matmul_supports(DType::Q5_0));
+  EXPECT_FALSE(matmul_supports(DType::Q8_1));
+  EXPECT_FALSE(matmul_supports(DType::I32));
+}
+
+class MatmulTest : public KernelTest {
+ protected:
+  // One problem: checks the activation bytes, then y against two references.
+  void check(DType wtype, int64_t n_tok, int64_t n_out, int64_t k, uint32_t seed) {
+    SCOPED_TRACE(::testing::Message()
+                 << dtype_name(wtype) << " n_tok=" << n_tok << " n_out=" << n_out << " k=" << k);
+    const DType act = matmul_activation_type(wtype);
+    // Weights with per-row scale spread and a padded row stride (as a strided view would have).
+    std::vector<float> w = random_floats(static_cast<size_t>(n_out * k), seed);
+    for (int64_t n = 0; n < n_out; ++n) {
+      for (int64_t i = 0; i < k; ++i) w[n * k + i] *= 0.05f * static_cast<float>(1 + n % 5);
+    }
+    const std::vector<float> x = random_floats(static_cast<size_t>(n_tok * k), seed + 1);
+    const size_t w_row_bytes = dtype_row_bytes(wtype, k) + 8;
+    std::vector<uint8_t> wq(w_row_bytes * n_out);
+    for (int64_t n = 0; n < n_out; ++n) quantize_row(wtype, &w[n * k], &wq[n * w_row_bytes], k);
+
+    const size_t x_row_bytes = dtype_row_bytes(act, k);
+    std::vector<uint8_t> xq(x_row_bytes * n_tok);
+    run([&](int ith, int nth) {
+      convert_activations(x.data(), n_tok, k, act, xq.data(), ith, nth);
+    });
+    std::vector<uint8_t> want(x_row_bytes);
+    for (int64_t t = 0; t < n_tok; ++t) {
+      quantize_row(act, &x[t * k], want.data(), k);
+      ASSERT_EQ(0, std::memcmp(want.data(), &xq[t * x_row_bytes], x_row_bytes)) << "token " << t;
+    }
+
+    const int64_t y_stride = n_out + 3;
+    const float sentinel = std::bit_cast<float>(0x7fc0dead);
+    std::vector<float> y(static_cast<size_t>(n_tok * y_stride), sentinel);
+    run([&](int ith, int nth) {
+      matmul(wtype, wq.data(), w_row_bytes, xq.data(), n_tok, n_out, k, y.data(), y_stride, ith,
+             nth);
+    });
+
+    std::vector<float> wd(k), xd(k);
+    for (int64_t n = 0; n < n_out; ++n) {
+      dequantize_row(wtype, &wq[n * w_row_bytes], wd.data(), k);
+      for (int64_t t = 0; t < n_tok; ++t) {
+        dequantize_row(act, &xq[t * x_row_bytes], xd.data(), k);
+        double ref = 0, abs_sum = 0, exact = 0, quant_err = 0;
+        for (int64_t i = 0; i < k; ++i) {
+          const double wi = w[n * k + i], xi = x[t * k + i];
+          ref += static_cast<double>(wd[i]) * xd[i];
+          abs_sum += std::fabs(static_cast<double>(wd[i]) * xd[i]);
+          exact += wi * xi;
+          quant_err +=
+              std::fabs(wi - wd[i]) * std::fabs(xi) + std::fabs(wd[i]) * std::fabs(xi - xd[i]);
+        }
+        // f32 accumulation: well under 3e-5 of the absolute sum even summed sequentially.
+        double tol = 3e-5 * abs_sum + 1e-9;
+        if (wtype == DType::Q4_1)
+          tol += q8_1_sum_rounding(&wq[n * w_row_bytes], &xq[t * x_row_bytes], k);
+        const double got = y[t * y_stride + n];
+        ASSERT_NEAR(got, ref, tol) << "t=" << t << " n=" << n;
+        // Against unquantized f32 the gap is bounded by the quantization errors themselves.
+        ASSERT_NEAR(got, exact, quant_err + tol) << "t=" << t << " n=" << n;
+      }
+      for (int64_t t = 0; t < n_tok; ++t) {
+        for (int64_t pad = n_out; pad < y_stride; ++pad) {
+          ASSERT_EQ(std::bit_cast<uint32_t>(y[t * y_stride + pad]), 0x7fc0deadu) << "wrote padding";
+        }
+      }
+    }
+  }
+
+  // Q8_1 stores s = fp16(d * sum(q)) from the unrounded d, while dequantizing uses fp16(d): the
+  // Q4_1 dot's m*s term may differ from the dequantized product by 2 half-ulps of |m*s|.
+  static double q8_1_sum_rounding(const uint8_t* w, const uint8_t* x, int64_t k) {
+    double tol = 0;
+    for (int64_t b = 0; b < k / 32; ++b) {
+      BlockQ4_1 wb;
+      BlockQ8_1 xb;
+      std::memcpy(&wb, w + b * sizeof(wb), sizeof(wb));
+      std::memcpy(&xb, x + b * sizeof(xb), sizeof(xb));
+      tol += std::fabs(fp16_to_fp32(wb.m) * fp16_to_fp32(xb.s)) * (2.0 / 2048.0) * 1.01;
+    }
+    return tol;
+  }
+};
+
+TEST_P(MatmulTest, AllWeightTypesMatchReferences) {
+  uint32_t seed = 100;
+  for (DType wtype : {DType::Q4_0, DType::Q4_1, DType::Q8_0, DType::F16, DType::BF16, DType::F32}) {
+    for (int64_t k : {32, 96, 576, 1536}) {
+      for (int64_t n_out : {1, 3, 17, 49}) {
+        for (int64_t n_tok : {1, 3, 7}) {
+          check(wtype, n_tok, n_out, k, seed++);
+          if (HasFatalFailure()) return;
+        }
+      }
+    }
+  }
+}
+
+TEST_P(MatmulTest, FloatWeightsTakeAnyRowLength) {
+  for (DType wtype : {DType::F16, DType::BF16, DType::F32}) {
+    for (int64_t k : {1, 7, 70}) {
+      check(wtype, 5, 9, k, static_cast<uint32_t>(k));
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
+// Enough rows and tokens that every tile shape (4x1, 2x4 with remainders) and both the row and
+// the token split run.
+TEST_P(MatmulTest, LargerProblemsCoverAllTileShapes) {
+  check(DType::Q4_1, 1, 131, 576, 1);
+  check(DType::Q4_1, 13, 130, 576, 2);
+  check(DType::Q4_0, 10, 67, 256, 3);
+  check(DType::Q8_0, 9, 5, 128, 4);
+}
+
+AUTOGLM_INSTANTIATE_KERNEL_TEST(MatmulTest);
+
+}  // namespace
+}  // namespace autoglm::cpu

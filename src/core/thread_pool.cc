@@ -38,35 +38,43 @@ int ThreadPool::default_threads() {
 }
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads > 0 ? n_threads : default_threads()) {
-  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
+  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { worker(); });
 }
 
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_.store(true);
-    generation_.fetch_add(1);
+    state_.fetch_add(2);  // a new generation wakes everyone to see stop_
   }
   cv_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run(const std::function<void(int, int)>& fn) {
-  if (n_threads_ == 1) {
-    fn(0, 1);
+void ThreadPool::work_parts() {
+  for (int i = next_part_.fetch_add(1); i < n_parts_; i = next_part_.fetch_add(1)) (*job_)(i, n_parts_);
+}
+
+void ThreadPool::run(const std::function<void(int, int)>& fn, int n_parts) {
+  if (n_parts <= 0) n_parts = n_threads_;
+  if (n_threads_ == 1 || n_parts == 1) {
+    for (int i = 0; i < n_parts; ++i) fn(i, n_parts);
     return;
   }
   job_ = &fn;
-  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    generation_.fetch_add(1, std::memory_order_release);
+  n_parts_ = n_parts;
+  next_part_.store(0);
+  const uint64_t open = ((state_.load() >> 1) + 1) << 1 | 1;
+  state_.store(open);
+  if (sleepers_.load() > 0) {
+    { std::lock_guard<std::mutex> lock(mu_); }
+    cv_.notify_all();
   }
-  cv_.notify_all();
-  fn(0, n_threads_);
-  // Spin first (the usual case: workers finish together), then yield so an oversubscribed
-  // machine can schedule the worker we are waiting for.
-  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
+  work_parts();
+  state_.store(open & ~uint64_t{1});  // closed: late workers will not join
+  // Wait only for workers that joined and are finishing a part: spin, then yield so an
+  // oversubscribed machine can run them.
+  for (int spin = 0; active_.load() != 0; ++spin) {
     if (spin < kSpinIterations) {
       cpu_relax();
     } else {
@@ -76,23 +84,28 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
   job_ = nullptr;
 }
 
-void ThreadPool::worker(int ith) {
-  uint64_t seen = 0;
+void ThreadPool::worker() {
+  uint64_t seen = 0;  // the constructor's generation, even if this thread starts late
   for (;;) {
-    uint64_t gen = generation_.load(std::memory_order_acquire);
-    for (int spin = 0; gen == seen && spin < kSpinIterations; ++spin) {
+    uint64_t s = state_.load();
+    for (int spin = 0; (s >> 1) == seen && spin < kSpinIterations; ++spin) {
       cpu_relax();
-      gen = generation_.load(std::memory_order_acquire);
+      s = state_.load();
     }
-    if (gen == seen) {
+    if ((s >> 1) == seen) {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-      gen = generation_.load(std::memory_order_acquire);
+      sleepers_.fetch_add(1);
+      cv_.wait(lock, [&] { return (state_.load() >> 1) != seen || stop_.load(); });
+      sleepers_.fetch_sub(1);
+      s = state_.load();
     }
-    seen = gen;
+    seen = s >> 1;
     if (stop_.load()) return;
-    (*job_)(ith, n_threads_);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    if (!(s & 1)) continue;  // already closed
+    // Join, then confirm the job is still the open one (seq_cst pairs with run()'s close).
+    active_.fetch_add(1);
+    if (state_.load() == s) work_parts();
+    active_.fetch_sub(1);
   }
 }
 

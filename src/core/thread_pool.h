@@ -1,10 +1,15 @@
-// A persistent pool: run(fn) calls fn(ith, nth) on every thread (the caller is thread 0) and
-// returns when all are done. Workers spin briefly before sleeping so back-to-back ops in a
+// A persistent pool. run(fn, n_parts) calls fn(part, n_parts) once for every part in
+// [0, n_parts) and returns when all are done. Parts are handed out dynamically: the caller
+// works too, and a worker that the OS has not scheduled yet simply gets no parts, so an
+// oversubscribed machine (parallel tests, a busy host) slows a step down instead of stalling
+// it on a sleeping thread. Workers spin briefly before sleeping so back-to-back ops in a
 // decode step do not pay a futex wake each time.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -20,9 +25,10 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int size() const { return n_threads_; }
-  void run(const std::function<void(int ith, int nth)>& fn);
+  // n_parts <= 0: one part per thread.
+  void run(const std::function<void(int ith, int nth)>& fn, int n_parts = 0);
 
-  // [begin, end) of n items for thread ith of nth, in contiguous chunks.
+  // [begin, end) of n items for part ith of nth, in contiguous chunks.
   static void split(int64_t n, int ith, int nth, int64_t* begin, int64_t* end) {
     const int64_t per = (n + nth - 1) / nth;
     *begin = std::min<int64_t>(n, per * ith);
@@ -32,13 +38,20 @@ class ThreadPool {
   static int default_threads();  // physical cores (logical / SMT siblings), at least 1
 
  private:
-  void worker(int ith);
+  void worker();
+  void work_parts();
 
   int n_threads_;
   std::vector<std::thread> workers_;
+  // The current job; written by run() only while no worker is inside a job.
   const std::function<void(int, int)>* job_ = nullptr;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  int n_parts_ = 0;
+  std::atomic<int> next_part_{0};
+  // (generation << 1) | open. A worker joins a job only while it is open; run() closes it
+  // once all parts are taken and then waits only for workers that joined.
+  std::atomic<uint64_t> state_{0};
+  std::atomic<int> active_{0};
+  std::atomic<int> sleepers_{0};
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::condition_variable cv_;

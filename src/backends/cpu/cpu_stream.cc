@@ -44,14 +44,14 @@ Status CpuStream::run_node(const hal::NodeExec& ne, const hal::RunArgs& args) {
                                                        " is out of range [0, " + std::to_string(table.desc.dims[1]) + ")");
         }
       }
-      pool_.run([&](int ith, int nth) {
+      par([&](int ith, int nth) {
         get_rows(table.desc.dtype, table.data, static_cast<size_t>(table.desc.strides[1]), id, ids.desc.dims[0],
                  table.desc.dims[0], f32(out), ith, nth);
       });
       return {};
     }
     case OpKind::RmsNorm:
-      pool_.run([&](int ith, int nth) {
+      par([&](int ith, int nth) {
         rms_norm(f32(ne.in[0]), f32(out), out.desc.rows(), out.desc.dims[0], p.eps, ith, nth);
       });
       return {};
@@ -59,17 +59,17 @@ Status CpuStream::run_node(const hal::NodeExec& ne, const hal::RunArgs& args) {
     case OpKind::Add: {
       const int64_t b_rows = ne.in[1].desc.rows();
       const bool is_mul = n.op == OpKind::Mul;
-      pool_.run([&](int ith, int nth) {
+      par([&](int ith, int nth) {
         (is_mul ? mul : add)(f32(ne.in[0]), f32(ne.in[1]), f32(out), out.desc.rows(), out.desc.dims[0], b_rows,
                              ith, nth);
       });
       return {};
     }
     case OpKind::Silu:
-      pool_.run([&](int ith, int nth) { silu(f32(ne.in[0]), f32(out), out.desc.elements(), ith, nth); });
+      par([&](int ith, int nth) { silu(f32(ne.in[0]), f32(out), out.desc.elements(), ith, nth); });
       return {};
     case OpKind::Softmax:
-      pool_.run([&](int ith, int nth) {
+      par([&](int ith, int nth) {
         softmax(f32(ne.in[0]), f32(out), out.desc.rows(), out.desc.dims[0], p.scale, ith, nth);
       });
       return {};
@@ -82,10 +82,10 @@ Status CpuStream::run_node(const hal::NodeExec& ne, const hal::RunArgs& args) {
       if (act != DType::F32) {
         void* buf = scratch(dtype_row_bytes(act, k) * static_cast<size_t>(n_tok));
         if (!buf) return error(ErrorCode::ResourceExhausted, "out of memory for matmul activations");
-        pool_.run([&](int ith, int nth) { convert_activations(f32(x), n_tok, k, act, buf, ith, nth); });
+        par([&](int ith, int nth) { convert_activations(f32(x), n_tok, k, act, buf, ith, nth); });
         xq = buf;
       }
-      pool_.run([&](int ith, int nth) {
+      par([&](int ith, int nth) {
         matmul(w.desc.dtype, w.data, static_cast<size_t>(w.desc.strides[1]), xq, n_tok, n_out, k, f32(out),
                n_out, ith, nth);
       });
@@ -94,7 +94,7 @@ Status CpuStream::run_node(const hal::NodeExec& ne, const hal::RunArgs& args) {
     case OpKind::Rope: {
       RopeParams rp{p.n_rot, p.neox, p.freq_base, p.freq_scale, static_cast<const float*>(ne.in[2].data)};
       const int64_t n_tok = out.desc.dims[1];
-      pool_.run([&](int ith, int nth) {
+      par([&](int ith, int nth) {
         rope(f32(ne.in[0]), f32(out), n_tok, p.n_head, p.head_dim, static_cast<const int32_t*>(ne.in[1].data), rp,
              ith, nth);
       });
@@ -109,7 +109,7 @@ Status CpuStream::run_node(const hal::NodeExec& ne, const hal::RunArgs& args) {
                                                 " tokens; this batch would need " +
                                                 std::to_string(args.n_past + n_tok));
       }
-      pool_.run([&](int ith, int nth) {
+      par([&](int ith, int nth) {
         kv_store(f32(src), n_tok, src.desc.dims[0], cache.desc.dtype, cache.data,
                  static_cast<size_t>(cache.desc.strides[1]), args.n_past, ith, nth);
       });
@@ -122,7 +122,7 @@ Status CpuStream::run_node(const hal::NodeExec& ne, const hal::RunArgs& args) {
       AttentionParams ap{q.desc.dims[1], p.n_head, p.n_head_kv, p.head_dim, args.n_past, p.scale,
                          k.desc.dtype, static_cast<size_t>(k.desc.strides[1]),
                          static_cast<size_t>(v.desc.strides[1])};
-      pool_.run([&](int ith, int nth) { attention(f32(q), k.data, v.data, f32(out), ap, ith, nth); });
+      par([&](int ith, int nth) { attention(f32(q), k.data, v.data, f32(out), ap, ith, nth); });
       return {};
     }
     case OpKind::Input:

@@ -16,6 +16,13 @@ class CpuStream : public hal::Stream {
  private:
   Status run_node(const hal::NodeExec& ne, const hal::RunArgs& args);
   void* scratch(size_t bytes);
+  // Runs fn over several parts per thread, so threads that finish early (or a worker the OS
+  // schedules late) are balanced by the pool's dynamic hand-out.
+  template <typename Fn>
+  void par(const Fn& fn) {
+    pool_.run(fn, pool_.size() > 1 ? pool_.size() * kPartsPerThread : 1);
+  }
+  static constexpr int kPartsPerThread = 4;
 
   ThreadPool& pool_;
   AlignedPtr scratch_;  // matmul activations; grows to the largest need, then is reused

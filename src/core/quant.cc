@@ -54,31 +54,49 @@ void quantize_q4_1(const float* x, BlockQ4_1* y, int64_t nb) {
   }
 }
 
+// Two roundings of 8-bit blocks exist in ggml and both matter: files hold the reference one
+// (scale 1/d, halves away from zero); every SIMD matmul quantizes activations at run time with
+// scale 127/amax and round-half-to-even. Matching each where it is used keeps the engine's
+// numbers on llama.cpp's.
+enum class Q8Rounding { Reference, Activation };
+
+template <Q8Rounding R>
 float q8_scale(const float* x, float* inv) {
   float amax = 0.0f;
   for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[j]));
   const float d = amax / 127.0f;
-  *inv = d != 0.0f ? 1.0f / d : 0.0f;
+  if constexpr (R == Q8Rounding::Reference) {
+    *inv = d != 0.0f ? 1.0f / d : 0.0f;
+  } else {
+    *inv = amax != 0.0f ? 127.0f / amax : 0.0f;
+  }
   return d;
 }
 
-// roundf: halves go away from zero, unlike the default rounding mode.
+template <Q8Rounding R>
+int8_t q8_round(float v) {
+  if constexpr (R == Q8Rounding::Reference) return static_cast<int8_t>(std::roundf(v));
+  return static_cast<int8_t>(std::nearbyintf(v));  // default mode: nearest, ties to even
+}
+
+template <Q8Rounding R>
 void quantize_q8_0(const float* x, BlockQ8_0* y, int64_t nb) {
   for (int64_t b = 0; b < nb; ++b, x += kQK8_0) {
     float id;
-    y[b].d = fp32_to_fp16(q8_scale(x, &id));
-    for (int j = 0; j < kQK8_0; ++j) y[b].qs[j] = static_cast<int8_t>(std::roundf(x[j] * id));
+    y[b].d = fp32_to_fp16(q8_scale<R>(x, &id));
+    for (int j = 0; j < kQK8_0; ++j) y[b].qs[j] = q8_round<R>(x[j] * id);
   }
 }
 
 // s uses the unrounded f32 scale, as ggml does.
+template <Q8Rounding R>
 void quantize_q8_1(const float* x, BlockQ8_1* y, int64_t nb) {
   for (int64_t b = 0; b < nb; ++b, x += kQK8_1) {
     float id;
-    const float d = q8_scale(x, &id);
+    const float d = q8_scale<R>(x, &id);
     int sum = 0;
     for (int j = 0; j < kQK8_1; ++j) {
-      y[b].qs[j] = static_cast<int8_t>(std::roundf(x[j] * id));
+      y[b].qs[j] = q8_round<R>(x[j] * id);
       sum += y[b].qs[j];
     }
     y[b].d = fp32_to_fp16(d);
@@ -153,9 +171,9 @@ void quantize_row(DType type, const float* x, void* out, int64_t n) {
     case DType::Q4_1:
       return quantize_q4_1(x, static_cast<BlockQ4_1*>(out), nb);
     case DType::Q8_0:
-      return quantize_q8_0(x, static_cast<BlockQ8_0*>(out), nb);
+      return quantize_q8_0<Q8Rounding::Reference>(x, static_cast<BlockQ8_0*>(out), nb);
     case DType::Q8_1:
-      return quantize_q8_1(x, static_cast<BlockQ8_1*>(out), nb);
+      return quantize_q8_1<Q8Rounding::Reference>(x, static_cast<BlockQ8_1*>(out), nb);
     default:
       std::abort();
   }
@@ -187,6 +205,17 @@ void dequantize_row(DType type, const void* x, float* out, int64_t n) {
       return dequantize_q8(static_cast<const BlockQ8_1*>(x), out, nb);
     default:
       std::abort();
+  }
+}
+
+void quantize_row_activation(DType type, const float* x, void* out, int64_t n) {
+  switch (type) {
+    case DType::Q8_0:
+      return quantize_q8_0<Q8Rounding::Activation>(x, static_cast<BlockQ8_0*>(out), n / 32);
+    case DType::Q8_1:
+      return quantize_q8_1<Q8Rounding::Activation>(x, static_cast<BlockQ8_1*>(out), n / 32);
+    default:
+      return quantize_row(type, x, out, n);
   }
 }
 

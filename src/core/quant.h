@@ -14,6 +14,11 @@ bool quant_row_supported(DType type);
 // dtype_row_bytes(type, n). Calling it with an unsupported type is a programming error and aborts.
 void quantize_row(DType type, const float* x, void* out, int64_t n);
 
+// Quantize activations for a matmul as ggml's SIMD paths do at run time: Q8_0/Q8_1 blocks use
+// scale 127/amax and round half to even (quantize_row is the file format's reference rounding,
+// halves away from zero). Other types as quantize_row.
+void quantize_row_activation(DType type, const float* x, void* out, int64_t n);
+
 // Dequantize n elements of `type` into floats. x: dtype_row_bytes(type, n) → out: [n].
 void dequantize_row(DType type, const void* x, float* out, int64_t n);
 

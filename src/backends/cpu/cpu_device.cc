@@ -79,7 +79,7 @@ bool CpuDevice::supports(const graph::Graph& g, const graph::Node& n) const {
     case OpKind::GetRows: return matmul_supports(g.node(n.inputs[0]).dtype);
     case OpKind::MatMul: return matmul_supports(g.node(n.inputs[0]).dtype);
     case OpKind::KvStore: return n.dtype == DType::F32 || n.dtype == DType::F16;
-    case OpKind::Attention: return f32_rows(n);
+    case OpKind::Attention: return f32_rows(n) && n.params.head_dim <= 512;  // kernel stack buffer
   }
   return false;
 }

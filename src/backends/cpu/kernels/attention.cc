@@ -13,6 +13,8 @@
 namespace autoglm::cpu {
 namespace {
 
+constexpr int64_t kMaxHeadDim = 512;
+
 // One (token, head) pair: the visible cache rows of one kv head.
 struct HeadJob {
   const float* q;    // [head_dim]
@@ -33,15 +35,29 @@ float load_scalar(const uint8_t* row, int64_t i) {
   return reinterpret_cast<const float*>(row)[i];
 }
 
+// With an F16 cache the operands meet in F16, as ggml's F16 mat-muls do: q is rounded to F16
+// before q·K and the probabilities before p·V. Matching this keeps the engine within
+// llama.cpp's own noise instead of adding a second, different rounding pattern.
+void round_to_f16_scalar(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = fp16_to_fp32(fp32_to_fp16(x[i]));
+}
+
 template <bool F16>
 void head_scalar(const HeadJob& j) {
+  const float* q = j.q;
+  float q16[kMaxHeadDim];
+  if constexpr (F16) {
+    round_to_f16_scalar(j.q, q16, j.head_dim);
+    q = q16;
+  }
   for (int64_t r = 0; r < j.n_kv; ++r) {
     const uint8_t* kr = j.k + r * j.k_row_bytes;
     float dot = 0.0f;
-    for (int64_t d = 0; d < j.head_dim; ++d) dot += j.q[d] * load_scalar<F16>(kr, d);
+    for (int64_t d = 0; d < j.head_dim; ++d) dot += q[d] * load_scalar<F16>(kr, d);
     j.scores[r] = dot;
   }
   softmax_row(j.scores, j.scores, j.n_kv, j.scale);
+  if constexpr (F16) round_to_f16_scalar(j.scores, j.scores, j.n_kv);
   std::fill(j.out, j.out + j.head_dim, 0.0f);
   for (int64_t r = 0; r < j.n_kv; ++r) {
     const uint8_t* vr = j.v + r * j.v_row_bytes;
@@ -58,8 +74,23 @@ AUTOGLM_AVX2 inline __m256 load8(const uint8_t* row, int64_t i) {
   return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + i);
 }
 
+AUTOGLM_AVX2 void round_to_f16_avx2(const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT);
+    _mm256_storeu_ps(y + i, _mm256_cvtph_ps(h));
+  }
+  round_to_f16_scalar(x + i, y + i, n - i);
+}
+
 template <bool F16>
-AUTOGLM_AVX2 void head_avx2(const HeadJob& j) {
+AUTOGLM_AVX2 void head_avx2(const HeadJob& jin) {
+  HeadJob j = jin;
+  float q16[kMaxHeadDim];
+  if constexpr (F16) {
+    round_to_f16_avx2(jin.q, q16, j.head_dim);
+    j.q = q16;
+  }
   const int64_t hd = j.head_dim;
   const int64_t hd8 = hd / 8 * 8;
   for (int64_t r = 0; r < j.n_kv; ++r) {
@@ -77,6 +108,7 @@ AUTOGLM_AVX2 void head_avx2(const HeadJob& j) {
     j.scores[r] = dot;
   }
   softmax_row(j.scores, j.scores, j.n_kv, j.scale);
+  if constexpr (F16) round_to_f16_avx2(j.scores, j.scores, j.n_kv);
   std::fill(j.out, j.out + hd, 0.0f);
   // Four rows per pass, so out[] is loaded and stored a quarter as often.
   int64_t r = 0;
@@ -112,6 +144,60 @@ AUTOGLM_AVX2 void head_avx2(const HeadJob& j) {
   }
 }
 
+// Sum of 16 lanes held as two 8-lane halves, in the tree order of a 512-bit horizontal add
+// (halves, then quarters, then pairs).
+AUTOGLM_AVX2 inline float reduce16(__m256 lo, __m256 hi) {
+  const __m256 s8 = _mm256_add_ps(lo, hi);
+  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+}
+
+// F16 cache with head_dim % 16 == 0: both products are 16-lane FMA dot products (lane i takes
+// elements i, i+16, ...) reduced as above, the order llama.cpp's x86 F16 attention uses, so
+// the two engines round alike and stay on the same tokens.
+AUTOGLM_AVX2 void head_avx2_lanes16(const HeadJob& jin) {
+  float q16[kMaxHeadDim];
+  round_to_f16_avx2(jin.q, q16, jin.head_dim);
+  const int64_t hd = jin.head_dim;
+  for (int64_t r = 0; r < jin.n_kv; ++r) {
+    const auto* kr = reinterpret_cast<const uint16_t*>(jin.k + r * jin.k_row_bytes);
+    __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
+    for (int64_t d = 0; d < hd; d += 16) {
+      lo = _mm256_fmadd_ps(_mm256_loadu_ps(q16 + d), avx2::load_f16(kr + d), lo);
+      hi = _mm256_fmadd_ps(_mm256_loadu_ps(q16 + d + 8), avx2::load_f16(kr + d + 8), hi);
+    }
+    jin.scores[r] = reduce16(lo, hi);
+  }
+  softmax_row(jin.scores, jin.scores, jin.n_kv, jin.scale);
+  round_to_f16_avx2(jin.scores, jin.scores, jin.n_kv);
+  // lanes[l][d]: the partial sum of lane l (positions l, l+16, ...) for output element d.
+  thread_local std::vector<float> lane_buf;
+  if (lane_buf.size() < static_cast<size_t>(16 * hd)) lane_buf.resize(static_cast<size_t>(16 * hd));
+  float* lanes = lane_buf.data();
+  std::fill(lanes, lanes + 16 * hd, 0.0f);
+  for (int64_t r = 0; r < jin.n_kv; ++r) {
+    const auto* vr = reinterpret_cast<const uint16_t*>(jin.v + r * jin.v_row_bytes);
+    float* acc = lanes + (r % 16) * hd;
+    const __m256 pr = _mm256_set1_ps(jin.scores[r]);
+    for (int64_t d = 0; d < hd; d += 8) {
+      _mm256_storeu_ps(acc + d, _mm256_fmadd_ps(pr, avx2::load_f16(vr + d), _mm256_loadu_ps(acc + d)));
+    }
+  }
+  for (int64_t d = 0; d < hd; d += 8) {
+    const float* at = lanes + d;
+    __m256 s8[8];
+    for (int l = 0; l < 8; ++l) {
+      s8[l] = _mm256_add_ps(_mm256_loadu_ps(at + l * hd), _mm256_loadu_ps(at + (l + 8) * hd));
+    }
+    __m256 s4[4];
+    for (int l = 0; l < 4; ++l) s4[l] = _mm256_add_ps(s8[l], s8[l + 4]);
+    const __m256 s2a = _mm256_add_ps(s4[0], s4[2]);
+    const __m256 s2b = _mm256_add_ps(s4[1], s4[3]);
+    _mm256_storeu_ps(jin.out + d, _mm256_add_ps(s2a, s2b));
+  }
+}
+
 AUTOGLM_AVX2 void kv_store_f16_avx2(const float* src, uint16_t* dst, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) avx2::store_f16(dst + i, _mm256_loadu_ps(src + i));
@@ -121,8 +207,9 @@ AUTOGLM_AVX2 void kv_store_f16_avx2(const float* src, uint16_t* dst, int64_t n) 
 
 using HeadFn = void (*)(const HeadJob&);
 
-HeadFn pick_head_fn(bool f16) {
+HeadFn pick_head_fn(bool f16, int64_t head_dim) {
 #if defined(__x86_64__)
+  if (has_avx2(active_isa()) && f16 && head_dim % 16 == 0) return head_avx2_lanes16;
   if (has_avx2(active_isa())) return f16 ? head_avx2<true> : head_avx2<false>;
 #endif
   return f16 ? head_scalar<true> : head_scalar<false>;
@@ -186,7 +273,7 @@ void attention(const float* q, const void* k_cache, const void* v_cache, float* 
   const bool f16 = p.kv_type == DType::F16;
   const size_t head_bytes = static_cast<size_t>(p.head_dim) * (f16 ? 2 : 4);
   const int64_t group = p.n_head / p.n_head_kv;
-  const HeadFn head_fn = pick_head_fn(f16);
+  const HeadFn head_fn = pick_head_fn(f16, p.head_dim);
 
   thread_local std::vector<float> scores;  // [n_kv]; only grows
   const size_t max_kv = static_cast<size_t>(p.n_past + p.n_tok);

@@ -106,7 +106,7 @@ void convert_span(DType act, const float* x, void* out, int64_t n) {
     return avx2::convert_row(act, x, out, n);
   }
 #endif
-  quantize_row(act, x, out, n);
+  quantize_row_activation(act, x, out, n);
 }
 
 }  // namespace

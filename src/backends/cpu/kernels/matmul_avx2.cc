@@ -15,17 +15,7 @@
 namespace autoglm::cpu::avx2 {
 namespace {
 
-// ---- activation quantization (byte-exact with core/quant.cc) ----
-
-// roundf semantics (halves away from zero): truncate, then step by the sign when |frac| >= 0.5.
-AUTOGLM_AVX2 inline __m256i round_away(__m256 v) {
-  const __m256 sign_mask = _mm256_set1_ps(-0.0f);
-  const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-  const __m256 frac = _mm256_andnot_ps(sign_mask, _mm256_sub_ps(v, t));
-  const __m256 one = _mm256_or_ps(_mm256_and_ps(v, sign_mask), _mm256_set1_ps(1.0f));
-  const __m256 step = _mm256_and_ps(_mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ), one);
-  return _mm256_cvtps_epi32(_mm256_add_ps(t, step));
-}
+// ---- activation quantization (byte-exact with quantize_row_activation) ----
 
 // Quantizes one 32-float block to int8; returns the f32 scale and the sum of the quants.
 AUTOGLM_AVX2 inline float quantize_block_q8(const float* x, int8_t* qs, int32_t* sum) {
@@ -36,10 +26,12 @@ AUTOGLM_AVX2 inline float quantize_block_q8(const float* x, int8_t* qs, int32_t*
     v[i] = _mm256_loadu_ps(x + 8 * i);
     amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign_mask, v[i]));
   }
-  const float d = hmax(amax) / 127.0f;
-  const __m256 id = _mm256_set1_ps(d != 0.0f ? 1.0f / d : 0.0f);
+  const float max = hmax(amax);
+  const float d = max / 127.0f;
+  const __m256 id = _mm256_set1_ps(max != 0.0f ? 127.0f / max : 0.0f);
   __m256i q[4];
-  for (int i = 0; i < 4; ++i) q[i] = round_away(_mm256_mul_ps(v[i], id));
+  // cvtps rounds with the default mode: nearest, ties to even.
+  for (int i = 0; i < 4; ++i) q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], id));
   *sum = hsum_i32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
   // The packs interleave 128-bit lanes; the permute restores element order.
   const __m256i p16a = _mm256_packs_epi32(q[0], q[1]);

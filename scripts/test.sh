@@ -8,6 +8,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 jobs="${JOBS:-2}"
 # The ASan build is slow; only these targets are built for it.
 ASAN_TARGETS="${ASAN_TARGETS:-autoglm gguf_test bad_input_test}"
+# Per-test limit (seconds) for tests without a TIMEOUT property: a hang fails
+# that test instead of eating CI's whole time budget.
+TEST_TIMEOUT="${TEST_TIMEOUT:-900}"
 
 names=()
 results=()
@@ -39,7 +42,7 @@ skip_stage() {
 }
 
 ctest_all() {
-  ctest --test-dir build --output-on-failure --no-tests=error -j "$jobs"
+  ctest --test-dir build --output-on-failure --no-tests=error --timeout "$TEST_TIMEOUT" -j "$jobs"
 }
 
 # Each command is checked explicitly: errexit does not apply inside a function
@@ -52,7 +55,7 @@ asan_build() {
 }
 
 asan_ctest() {
-  ctest --test-dir build-asan -L asan --output-on-failure --no-tests=error
+  ctest --test-dir build-asan -L asan --output-on-failure --no-tests=error --timeout "$TEST_TIMEOUT"
 }
 
 summary() {

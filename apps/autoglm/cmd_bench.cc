@@ -86,7 +86,8 @@ int bench(BenchArgs a) {
                         {"peak_rss_mb", peak_rss_mb()}};
     std::cout << j.dump() << "\n";
   } else {
-    std::printf("model    %s\nthreads  %d (%s)\n", model.c_str(), threads, s.device().props().isa.c_str());
+    std::printf("model    %s\nthreads  %d (%s)\n", model.c_str(), threads,
+                s.device().props().isa.c_str());
     std::printf("pp%-5d  %8.1f ± %.1f tokens/s\n", a.prompt, p.mean, p.std);
     std::printf("tg%-5d  %8.1f ± %.1f tokens/s\n", a.gen, g.mean, g.std);
     std::printf("peak RSS %.1f MiB (KV cache %.1f MiB), plans built %zu\n", peak_rss_mb(),
@@ -101,9 +102,15 @@ void add_bench_command(CLI::App& app) {
   auto a = std::make_shared<BenchArgs>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure prefill and decode speed (tokens/s)");
   a->model.add(*cmd);
-  cmd->add_option("-p,--prompt-tokens", a->prompt, "Prompt length for the prefill test")->capture_default_str()->check(CLI::Range(1, 1 << 16));
-  cmd->add_option("-n,--gen-tokens", a->gen, "Tokens decoded one at a time")->capture_default_str()->check(CLI::Range(0, 1 << 16));
-  cmd->add_option("-r,--repetitions", a->repetitions, "Timed repetitions (after one warm-up)")->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("-p,--prompt-tokens", a->prompt, "Prompt length for the prefill test")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 16));
+  cmd->add_option("-n,--gen-tokens", a->gen, "Tokens decoded one at a time")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 16));
+  cmd->add_option("-r,--repetitions", a->repetitions, "Timed repetitions (after one warm-up)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   cmd->add_flag("--json", a->json, "Print one JSON object on stdout");
   cmd->callback([a] { g_exit_code = bench(*a); });
 }

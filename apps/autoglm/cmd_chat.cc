@@ -25,7 +25,9 @@ int chat(const ChatArgs& a) {
   const auto& tok = *loaded->tokenizer;
   runtime::Session& s = *loaded->session;
   auto tmpl = loaded->model->file().get_string("tokenizer.chat_template");
-  if (!tmpl.ok()) return report(error(ErrorCode::Unsupported, "this model has no chat template; use `autoglm run`"));
+  if (!tmpl.ok())
+    return report(
+        error(ErrorCode::Unsupported, "this model has no chat template; use `autoglm run`"));
   const bool interactive = isatty(STDIN_FILENO);
   if (interactive) std::cerr << "Type a message and press Enter; Ctrl-D to quit.\n";
 
@@ -45,7 +47,8 @@ int chat(const ChatArgs& a) {
     // Keep the KV rows of the longest common prefix with what the session already evaluated;
     // only the rest of the conversation is prefilled (at least one token, for fresh logits).
     size_t common = 0;
-    while (common < in_cache.size() && common + 1 < all.size() && in_cache[common] == all[common]) ++common;
+    while (common < in_cache.size() && common + 1 < all.size() && in_cache[common] == all[common])
+      ++common;
     s.truncate(static_cast<int64_t>(common));
     const std::vector<int32_t> fresh(all.begin() + static_cast<ptrdiff_t>(common), all.end());
     std::string reply;
@@ -68,10 +71,12 @@ int chat(const ChatArgs& a) {
 
 void add_chat_command(CLI::App& app) {
   auto a = std::make_shared<ChatArgs>();
-  CLI::App* cmd = app.add_subcommand("chat", "Chat with the model (reads stdin; one message per line)");
+  CLI::App* cmd =
+      app.add_subcommand("chat", "Chat with the model (reads stdin; one message per line)");
   a->model.add(*cmd);
   cmd->add_option("--system", a->system, "System message (default: the template's own)");
-  cmd->add_option("-n,--n-predict", a->gen.max_tokens, "Maximum tokens per reply")->capture_default_str();
+  cmd->add_option("-n,--n-predict", a->gen.max_tokens, "Maximum tokens per reply")
+      ->capture_default_str();
   add_sampling_flags(*cmd, a->sampling);
   cmd->callback([a] { g_exit_code = chat(*a); });
 }

@@ -18,20 +18,22 @@ int inspect(const InspectArgs& a) {
   auto f = gguf::File::open(a.file);
   if (!f.ok()) return report(f.status());
   const gguf::File& file = **f;
-  std::printf("file      %s\nformat    GGUF v%u, %zu bytes, alignment %zu\n", a.file.c_str(), file.version(),
-              file.file_size(), file.alignment());
+  std::printf("file      %s\nformat    GGUF v%u, %zu bytes, alignment %zu\n", a.file.c_str(),
+              file.version(), file.file_size(), file.alignment());
   std::printf("metadata  %zu keys\n", file.metadata().size());
   for (const auto& [key, v] : file.metadata()) {
     std::printf("  %-40s %s\n", key.c_str(), v.to_string().c_str());
   }
   size_t total = 0;
   for (const auto& t : file.tensors()) total += t.bytes;
-  std::printf("tensors   %zu, %.1f MiB\n", file.tensors().size(), static_cast<double>(total) / (1 << 20));
+  std::printf("tensors   %zu, %.1f MiB\n", file.tensors().size(),
+              static_cast<double>(total) / (1 << 20));
   if (a.tensors) {
     std::printf("  %-36s %-6s %-18s %12s\n", "name", "dtype", "shape", "bytes");
     for (const auto& t : file.tensors()) {
-      std::printf("  %-36s %-6s %-18s %12zu\n", t.name.c_str(), std::string(dtype_name(t.desc.dtype)).c_str(),
-                  t.desc.shape_string().c_str(), t.bytes);
+      std::printf("  %-36s %-6s %-18s %12zu\n", t.name.c_str(),
+                  std::string(dtype_name(t.desc.dtype)).c_str(), t.desc.shape_string().c_str(),
+                  t.bytes);
     }
   }
   if (a.graph) {
@@ -43,7 +45,8 @@ int inspect(const InspectArgs& a) {
     for (const auto& s : g->graph.symbols()) std::printf(" %s", s.c_str());
     std::printf(")\n");
     for (const auto& ps : g->pass_stats) {
-      std::printf("  pass %-10s %zu -> %zu nodes\n", ps.pass.c_str(), ps.nodes_before, ps.nodes_after);
+      std::printf("  pass %-10s %zu -> %zu nodes\n", ps.pass.c_str(), ps.nodes_before,
+                  ps.nodes_after);
     }
     std::fputs(graph::dump(g->graph).c_str(), stdout);
   }

@@ -30,10 +30,14 @@ int run(const RunArgs& a) {
   });
   std::fputc('\n', stdout);
   if (!st.ok()) return report(st.status());
-  std::fprintf(stderr, "autoglm: prompt %lld tokens in %.1f ms (%.1f tok/s), generated %lld tokens in %.1f ms (%.1f tok/s)\n",
-               static_cast<long long>(st->prompt_tokens), st->prefill_ms,
-               st->prompt_tokens * 1000.0 / std::max(st->prefill_ms, 1e-9), static_cast<long long>(st->generated),
-               st->decode_ms, st->generated > 1 ? (st->generated - 1) * 1000.0 / std::max(st->decode_ms, 1e-9) : 0.0);
+  std::fprintf(
+      stderr,
+      "autoglm: prompt %lld tokens in %.1f ms (%.1f tok/s), generated %lld tokens in %.1f ms (%.1f "
+      "tok/s)\n",
+      static_cast<long long>(st->prompt_tokens), st->prefill_ms,
+      st->prompt_tokens * 1000.0 / std::max(st->prefill_ms, 1e-9),
+      static_cast<long long>(st->generated), st->decode_ms,
+      st->generated > 1 ? (st->generated - 1) * 1000.0 / std::max(st->decode_ms, 1e-9) : 0.0);
   return 0;
 }
 
@@ -44,10 +48,13 @@ void add_run_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("run", "Generate a continuation of a prompt (text on stdout)");
   a->model.add(*cmd);
   cmd->add_option("-p,--prompt", a->prompt, "Prompt text")->required();
-  cmd->add_option("-n,--n-predict", a->gen.max_tokens, "Tokens to generate")->capture_default_str()->check(CLI::Range(0, 1 << 20));
+  cmd->add_option("-n,--n-predict", a->gen.max_tokens, "Tokens to generate")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 20));
   add_sampling_flags(*cmd, a->sampling);
   cmd->add_flag("--ignore-eos", a->gen.ignore_eos, "Keep generating past end-of-sequence tokens");
-  cmd->add_flag("--no-special", a->no_special, "Treat special-token text in the prompt as plain text");
+  cmd->add_flag("--no-special", a->no_special,
+                "Treat special-token text in the prompt as plain text");
   cmd->callback([a] { g_exit_code = run(*a); });
 }
 

@@ -23,13 +23,16 @@ std::string default_model_path() {
 
 void ModelFlags::add(CLI::App& app) {
   app.add_option("-m,--model", model, "GGUF model file (default: " + default_model_path() + ")");
-  app.add_option("-t,--threads", threads, "Worker threads (0 = physical cores)")->check(CLI::Range(0, 1024));
-  app.add_option("-c,--ctx", ctx, "Context length in tokens (0 = min(model's, 4096))")->check(CLI::NonNegativeNumber);
+  app.add_option("-t,--threads", threads, "Worker threads (0 = physical cores)")
+      ->check(CLI::Range(0, 1024));
+  app.add_option("-c,--ctx", ctx, "Context length in tokens (0 = min(model's, 4096))")
+      ->check(CLI::NonNegativeNumber);
 }
 
 void add_sampling_flags(CLI::App& app, runtime::SamplingParams& p) {
   app.add_option("--temp", p.temperature, "Temperature; 0 = greedy")->capture_default_str();
-  app.add_option("--top-k", p.top_k, "Keep the K most likely tokens; 0 = off")->capture_default_str();
+  app.add_option("--top-k", p.top_k, "Keep the K most likely tokens; 0 = off")
+      ->capture_default_str();
   app.add_option("--top-p", p.top_p, "Nucleus sampling mass; 1 = off")->capture_default_str();
   app.add_option("--min-p", p.min_p, "Drop tokens below P x the best one's probability; 0 = off")
       ->capture_default_str();
@@ -37,7 +40,8 @@ void add_sampling_flags(CLI::App& app, runtime::SamplingParams& p) {
       ->capture_default_str();
   app.add_option("--repeat-last-n", p.repeat_last_n, "How many recent tokens the penalty looks at")
       ->capture_default_str();
-  app.add_option("-s,--seed", p.seed, "Random seed; the same seed gives the same output")->capture_default_str();
+  app.add_option("-s,--seed", p.seed, "Random seed; the same seed gives the same output")
+      ->capture_default_str();
 }
 
 Result<Loaded> load(const ModelFlags& flags, bool verbose) {
@@ -59,10 +63,12 @@ Result<Loaded> load(const ModelFlags& flags, bool verbose) {
   if (verbose) {
     const auto& hp = l.model->hparams();
     const auto props = l.session->device().props();
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    std::cerr << "autoglm: " << path << " (" << hp.arch << ", " << hp.n_layer << " layers, n_embd " << hp.n_embd
-              << ", vocab " << hp.n_vocab << ") on " << props.name << " [" << props.isa << ", " << props.threads
-              << " threads], ctx " << l.session->n_ctx() << ", loaded in " << static_cast<int>(ms) << " ms\n";
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::cerr << "autoglm: " << path << " (" << hp.arch << ", " << hp.n_layer << " layers, n_embd "
+              << hp.n_embd << ", vocab " << hp.n_vocab << ") on " << props.name << " [" << props.isa
+              << ", " << props.threads << " threads], ctx " << l.session->n_ctx() << ", loaded in "
+              << static_cast<int>(ms) << " ms\n";
   }
   return l;
 }

@@ -6,16 +6,17 @@ namespace autoglm::cli {
 
 Result<GenerateStats> generate(runtime::Session& s, const tokenizer::Tokenizer& tok,
                                const std::vector<int32_t>& prompt, runtime::Sampler& sampler,
-                               const GenerateOptions& opts, const std::function<void(const std::string&)>& on_text) {
+                               const GenerateOptions& opts,
+                               const std::function<void(const std::string&)>& on_text) {
   using clock = std::chrono::steady_clock;
   GenerateStats st;
   st.prompt_tokens = static_cast<int64_t>(prompt.size());
   if (prompt.empty()) return error(ErrorCode::InvalidArgument, "the prompt is empty");
   if (s.n_past() + static_cast<int64_t>(prompt.size()) >= s.n_ctx()) {
-    return error(ErrorCode::OutOfRange, "the prompt is " + std::to_string(prompt.size()) +
-                                            " tokens but the context holds " + std::to_string(s.n_ctx()) +
-                                            " (with " + std::to_string(s.n_past()) +
-                                            " in use); shorten it or raise --ctx");
+    return error(ErrorCode::OutOfRange,
+                 "the prompt is " + std::to_string(prompt.size()) +
+                     " tokens but the context holds " + std::to_string(s.n_ctx()) + " (with " +
+                     std::to_string(s.n_past()) + " in use); shorten it or raise --ctx");
   }
   std::vector<int32_t> history = prompt;
   tokenizer::StreamDecoder detok(tok);

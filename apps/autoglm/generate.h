@@ -29,6 +29,7 @@ struct GenerateStats {
 // calling on_text with complete UTF-8 pieces as they are produced.
 Result<GenerateStats> generate(runtime::Session& s, const tokenizer::Tokenizer& tok,
                                const std::vector<int32_t>& prompt, runtime::Sampler& sampler,
-                               const GenerateOptions& opts, const std::function<void(const std::string&)>& on_text);
+                               const GenerateOptions& opts,
+                               const std::function<void(const std::string&)>& on_text);
 
 }  // namespace autoglm::cli

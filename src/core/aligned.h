@@ -17,6 +17,8 @@ using AlignedPtr = std::unique_ptr<void, AlignedDeleter>;
 // Zero-initialised; returns nullptr when the allocation fails (callers turn that into a Status).
 AlignedPtr aligned_alloc_bytes(size_t bytes, size_t alignment = kDefaultAlignment);
 
-inline size_t align_up(size_t n, size_t alignment) { return (n + alignment - 1) / alignment * alignment; }
+inline size_t align_up(size_t n, size_t alignment) {
+  return (n + alignment - 1) / alignment * alignment;
+}
 
 }  // namespace autoglm

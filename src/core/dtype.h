@@ -36,7 +36,9 @@ struct DTypeInfo {
 // nullopt for an id this build does not know (e.g. a K-quant); callers report it.
 std::optional<DType> dtype_from_gguf(uint32_t id);
 const DTypeInfo& dtype_info(DType t);
-inline std::string_view dtype_name(DType t) { return dtype_info(t).name; }
+inline std::string_view dtype_name(DType t) {
+  return dtype_info(t).name;
+}
 std::optional<DType> dtype_from_name(std::string_view name);
 
 // Bytes of n elements (n must be a multiple of the block size).

@@ -11,14 +11,14 @@ namespace autoglm {
 // Stable numeric codes: protocol adapters map these to HTTP/gRPC/MQTT codes, so never renumber.
 enum class ErrorCode : int32_t {
   Ok = 0,
-  InvalidArgument = 1,   // bad user input (flag, request field, prompt)
-  NotFound = 2,          // file, tensor, key or model missing
-  IoError = 3,           // read/write/mmap failure
-  CorruptFile = 4,       // a file that is truncated, malformed or hostile
-  Unsupported = 5,       // valid input this build cannot handle (arch, dtype, op)
-  OutOfRange = 6,        // e.g. prompt longer than the context
-  ResourceExhausted = 7, // memory, KV cache, queue full
-  Internal = 8,          // a bug: please report
+  InvalidArgument = 1,    // bad user input (flag, request field, prompt)
+  NotFound = 2,           // file, tensor, key or model missing
+  IoError = 3,            // read/write/mmap failure
+  CorruptFile = 4,        // a file that is truncated, malformed or hostile
+  Unsupported = 5,        // valid input this build cannot handle (arch, dtype, op)
+  OutOfRange = 6,         // e.g. prompt longer than the context
+  ResourceExhausted = 7,  // memory, KV cache, queue full
+  Internal = 8,           // a bug: please report
   Cancelled = 9,
   DeadlineExceeded = 10,
   Unavailable = 11,
@@ -43,12 +43,14 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status error(ErrorCode code, std::string message) { return {code, std::move(message)}; }
+inline Status error(ErrorCode code, std::string message) {
+  return {code, std::move(message)};
+}
 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {}  // NOLINT: must not be ok
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -75,10 +77,10 @@ class [[nodiscard]] Result {
 #define AUTOGLM_CONCAT(a, b) AUTOGLM_CONCAT_INNER(a, b)
 
 // Return the status from the enclosing function if it is an error.
-#define AUTOGLM_RETURN_IF_ERROR(expr)          \
-  do {                                         \
-    ::autoglm::Status _st = (expr);            \
-    if (!_st.ok()) return _st;                 \
+#define AUTOGLM_RETURN_IF_ERROR(expr) \
+  do {                                \
+    ::autoglm::Status _st = (expr);   \
+    if (!_st.ok()) return _st;        \
   } while (0)
 
 // auto x = ...Result<T>...; or return its status.

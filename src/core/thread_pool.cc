@@ -52,7 +52,8 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::work_parts() {
-  for (int i = next_part_.fetch_add(1); i < n_parts_; i = next_part_.fetch_add(1)) (*job_)(i, n_parts_);
+  for (int i = next_part_.fetch_add(1); i < n_parts_; i = next_part_.fetch_add(1))
+    (*job_)(i, n_parts_);
 }
 
 void ThreadPool::run(const std::function<void(int, int)>& fn, int n_parts) {

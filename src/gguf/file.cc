@@ -58,11 +58,23 @@ class Cursor {
 
 size_t scalar_size(ValueType t) {
   switch (t) {
-    case ValueType::U8: case ValueType::I8: case ValueType::Bool: return 1;
-    case ValueType::U16: case ValueType::I16: return 2;
-    case ValueType::U32: case ValueType::I32: case ValueType::F32: return 4;
-    case ValueType::U64: case ValueType::I64: case ValueType::F64: return 8;
-    default: return 0;
+    case ValueType::U8:
+    case ValueType::I8:
+    case ValueType::Bool:
+      return 1;
+    case ValueType::U16:
+    case ValueType::I16:
+      return 2;
+    case ValueType::U32:
+    case ValueType::I32:
+    case ValueType::F32:
+      return 4;
+    case ValueType::U64:
+    case ValueType::I64:
+    case ValueType::F64:
+      return 8;
+    default:
+      return 0;
   }
 }
 
@@ -79,24 +91,36 @@ Status read_as(Cursor& c, Value* out, const char* what) {
 Status read_scalar(Cursor& c, ValueType type, Value* out, const char* what) {
   out->type = type;
   switch (type) {
-    case ValueType::U8: return read_as<uint64_t, uint8_t>(c, out, what);
-    case ValueType::I8: return read_as<int64_t, int8_t>(c, out, what);
-    case ValueType::U16: return read_as<uint64_t, uint16_t>(c, out, what);
-    case ValueType::I16: return read_as<int64_t, int16_t>(c, out, what);
-    case ValueType::U32: return read_as<uint64_t, uint32_t>(c, out, what);
-    case ValueType::I32: return read_as<int64_t, int32_t>(c, out, what);
-    case ValueType::U64: return read_as<uint64_t, uint64_t>(c, out, what);
-    case ValueType::I64: return read_as<int64_t, int64_t>(c, out, what);
-    case ValueType::F32: return read_as<double, float>(c, out, what);
-    case ValueType::F64: return read_as<double, double>(c, out, what);
+    case ValueType::U8:
+      return read_as<uint64_t, uint8_t>(c, out, what);
+    case ValueType::I8:
+      return read_as<int64_t, int8_t>(c, out, what);
+    case ValueType::U16:
+      return read_as<uint64_t, uint16_t>(c, out, what);
+    case ValueType::I16:
+      return read_as<int64_t, int16_t>(c, out, what);
+    case ValueType::U32:
+      return read_as<uint64_t, uint32_t>(c, out, what);
+    case ValueType::I32:
+      return read_as<int64_t, int32_t>(c, out, what);
+    case ValueType::U64:
+      return read_as<uint64_t, uint64_t>(c, out, what);
+    case ValueType::I64:
+      return read_as<int64_t, int64_t>(c, out, what);
+    case ValueType::F32:
+      return read_as<double, float>(c, out, what);
+    case ValueType::F64:
+      return read_as<double, double>(c, out, what);
     case ValueType::Bool: {
       uint8_t v = 0;
       AUTOGLM_RETURN_IF_ERROR(c.read(&v, what));
-      if (v > 1) return error(ErrorCode::CorruptFile, std::string("invalid bool value for ") + what);
+      if (v > 1)
+        return error(ErrorCode::CorruptFile, std::string("invalid bool value for ") + what);
       out->v = v != 0;
       return {};
     }
-    default: return error(ErrorCode::Internal, "not a scalar type");
+    default:
+      return error(ErrorCode::Internal, "not a scalar type");
   }
 }
 
@@ -123,7 +147,8 @@ Status read_value(Cursor& c, ValueType type, Value* out, const std::string& key,
   const auto et = static_cast<ValueType>(elem);
   // Each element takes at least one byte (strings take 8), so a count past the remaining
   // bytes is a lie we can reject before allocating.
-  const size_t min_elem = et == ValueType::String ? 8 : (et == ValueType::Array ? 12 : scalar_size(et));
+  const size_t min_elem =
+      et == ValueType::String ? 8 : (et == ValueType::Array ? 12 : scalar_size(et));
   if (n > c.remaining() / min_elem) {
     return error(ErrorCode::CorruptFile, "array '" + key + "' claims " + std::to_string(n) +
                                              " elements, more than the file can hold");
@@ -152,19 +177,32 @@ Status missing(std::string_view key) {
 
 const char* value_type_name(ValueType t) {
   switch (t) {
-    case ValueType::U8: return "u8";
-    case ValueType::I8: return "i8";
-    case ValueType::U16: return "u16";
-    case ValueType::I16: return "i16";
-    case ValueType::U32: return "u32";
-    case ValueType::I32: return "i32";
-    case ValueType::F32: return "f32";
-    case ValueType::Bool: return "bool";
-    case ValueType::String: return "string";
-    case ValueType::Array: return "array";
-    case ValueType::U64: return "u64";
-    case ValueType::I64: return "i64";
-    case ValueType::F64: return "f64";
+    case ValueType::U8:
+      return "u8";
+    case ValueType::I8:
+      return "i8";
+    case ValueType::U16:
+      return "u16";
+    case ValueType::I16:
+      return "i16";
+    case ValueType::U32:
+      return "u32";
+    case ValueType::I32:
+      return "i32";
+    case ValueType::F32:
+      return "f32";
+    case ValueType::Bool:
+      return "bool";
+    case ValueType::String:
+      return "string";
+    case ValueType::Array:
+      return "array";
+    case ValueType::U64:
+      return "u64";
+    case ValueType::I64:
+      return "i64";
+    case ValueType::F64:
+      return "f64";
   }
   return "unknown";
 }
@@ -203,7 +241,8 @@ std::string Value::to_string(size_t max_items) const {
     case ValueType::String: {
       std::string s = as_string();
       if (s.size() > 80) s = s.substr(0, 77) + "...";
-      for (auto& ch : s) if (ch == '\n') ch = ' ';
+      for (auto& ch : s)
+        if (ch == '\n') ch = ' ';
       return "\"" + s + "\"";
     }
     case ValueType::Array: {
@@ -216,10 +255,13 @@ std::string Value::to_string(size_t max_items) const {
       if (a.size() > max_items) s += ", ... (" + std::to_string(a.size()) + " items)";
       return s + "]";
     }
-    case ValueType::Bool: return as_int() ? "true" : "false";
+    case ValueType::Bool:
+      return as_int() ? "true" : "false";
     case ValueType::F32:
-    case ValueType::F64: return std::to_string(as_float());
-    default: return std::to_string(as_int());
+    case ValueType::F64:
+      return std::to_string(as_float());
+    default:
+      return std::to_string(as_int());
   }
 }
 
@@ -276,12 +318,14 @@ Status File::parse() {
   AUTOGLM_RETURN_IF_ERROR(c.read(&n_kv, "metadata count"));
   // A tensor entry is at least 8+4+8+4+8 bytes and a kv at least 8+4+1.
   if (n_tensors > c.remaining() / 32) {
-    return error(ErrorCode::CorruptFile, "tensor count " + std::to_string(n_tensors) +
-                                             " is impossible for a file of this size (the file is truncated or corrupt)");
+    return error(ErrorCode::CorruptFile,
+                 "tensor count " + std::to_string(n_tensors) +
+                     " is impossible for a file of this size (the file is truncated or corrupt)");
   }
   if (n_kv > c.remaining() / 13) {
-    return error(ErrorCode::CorruptFile, "metadata count " + std::to_string(n_kv) +
-                                             " is impossible for a file of this size (the file is truncated or corrupt)");
+    return error(ErrorCode::CorruptFile,
+                 "metadata count " + std::to_string(n_kv) +
+                     " is impossible for a file of this size (the file is truncated or corrupt)");
   }
 
   kv_.reserve(n_kv);
@@ -318,8 +362,8 @@ Status File::parse() {
     uint32_t n_dims = 0;
     AUTOGLM_RETURN_IF_ERROR(c.read(&n_dims, "tensor dims"));
     if (n_dims == 0 || n_dims > kMaxDims) {
-      return error(ErrorCode::CorruptFile, "tensor '" + t.name + "' has " +
-                                               std::to_string(n_dims) + " dimensions (1..4)");
+      return error(ErrorCode::CorruptFile,
+                   "tensor '" + t.name + "' has " + std::to_string(n_dims) + " dimensions (1..4)");
     }
     int64_t dims[kMaxDims] = {1, 1, 1, 1};
     uint64_t elements = 1;
@@ -327,8 +371,8 @@ Status File::parse() {
       uint64_t dim = 0;
       AUTOGLM_RETURN_IF_ERROR(c.read(&dim, "tensor dim"));
       if (dim == 0 || dim > (1ull << 40) || elements > (1ull << 50) / dim) {
-        return error(ErrorCode::CorruptFile, "tensor '" + t.name + "' has an absurd dimension " +
-                                                 std::to_string(dim));
+        return error(ErrorCode::CorruptFile,
+                     "tensor '" + t.name + "' has an absurd dimension " + std::to_string(dim));
       }
       elements *= dim;
       dims[d] = static_cast<int64_t>(dim);
@@ -365,10 +409,10 @@ Status File::parse() {
   for (auto& t : tensors_) {
     const size_t avail = size_ >= data_start ? size_ - data_start : 0;
     if (t.offset > avail || t.bytes > avail - t.offset) {
-      return error(ErrorCode::CorruptFile,
-                   "tensor '" + t.name + "' (" + std::to_string(t.bytes) + " bytes at offset " +
-                       std::to_string(t.offset) + ") extends past the end of the file; the file is "
-                       "truncated or corrupt, download it again");
+      return error(ErrorCode::CorruptFile, "tensor '" + t.name + "' (" + std::to_string(t.bytes) +
+                                               " bytes at offset " + std::to_string(t.offset) +
+                                               ") extends past the end of the file; the file is "
+                                               "truncated or corrupt, download it again");
     }
     t.data = base_ + data_start + t.offset;
   }
@@ -448,7 +492,8 @@ Result<std::vector<int64_t>> File::get_int_array(std::string_view key) const {
 Result<std::vector<float>> File::get_float_array(std::string_view key) const {
   const Value* v = find(key);
   if (!v) return missing(key);
-  if (!v->is_array() || scalar_size(v->elem_type) == 0) return type_error(key, "an array of numbers", *v);
+  if (!v->is_array() || scalar_size(v->elem_type) == 0)
+    return type_error(key, "an array of numbers", *v);
   std::vector<float> out;
   out.reserve(v->as_array().size());
   for (const Value& e : v->as_array()) out.push_back(static_cast<float>(e.as_float()));

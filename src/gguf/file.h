@@ -19,8 +19,19 @@ namespace autoglm::gguf {
 
 // GGUF metadata value types (gguf_type).
 enum class ValueType : uint32_t {
-  U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, Bool = 7,
-  String = 8, Array = 9, U64 = 10, I64 = 11, F64 = 12,
+  U8 = 0,
+  I8 = 1,
+  U16 = 2,
+  I16 = 3,
+  U32 = 4,
+  I32 = 5,
+  F32 = 6,
+  Bool = 7,
+  String = 8,
+  Array = 9,
+  U64 = 10,
+  I64 = 11,
+  F64 = 12,
 };
 
 struct Value;
@@ -36,8 +47,8 @@ struct Value {
   bool is_string() const { return type == ValueType::String; }
   bool is_integer() const;
   bool is_float() const { return type == ValueType::F32 || type == ValueType::F64; }
-  int64_t as_int() const;      // any integer or bool type
-  double as_float() const;     // float or integer types
+  int64_t as_int() const;   // any integer or bool type
+  double as_float() const;  // float or integer types
   const std::string& as_string() const;
   const Array& as_array() const;
   std::string to_string(size_t max_items = 8) const;  // for `inspect`
@@ -47,8 +58,8 @@ const char* value_type_name(ValueType t);
 
 struct TensorInfo {
   std::string name;
-  TensorDesc desc;        // contiguous desc of the stored tensor
-  uint64_t offset = 0;    // relative to the data section
+  TensorDesc desc;                // contiguous desc of the stored tensor
+  uint64_t offset = 0;            // relative to the data section
   const uint8_t* data = nullptr;  // points into the mapping
   size_t bytes = 0;
 };

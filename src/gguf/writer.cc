@@ -25,7 +25,9 @@ class Out {
     put<uint64_t>(s.size());
     buf_.insert(buf_.end(), s.begin(), s.end());
   }
-  void pad_to(size_t alignment) { buf_.resize((buf_.size() + alignment - 1) / alignment * alignment, 0); }
+  void pad_to(size_t alignment) {
+    buf_.resize((buf_.size() + alignment - 1) / alignment * alignment, 0);
+  }
   std::vector<uint8_t>& bytes() { return buf_; }
 
  private:
@@ -34,18 +36,42 @@ class Out {
 
 void put_value(Out& o, const Value& v) {
   switch (v.type) {
-    case ValueType::U8: o.put<uint8_t>(static_cast<uint8_t>(v.as_int())); break;
-    case ValueType::I8: o.put<int8_t>(static_cast<int8_t>(v.as_int())); break;
-    case ValueType::U16: o.put<uint16_t>(static_cast<uint16_t>(v.as_int())); break;
-    case ValueType::I16: o.put<int16_t>(static_cast<int16_t>(v.as_int())); break;
-    case ValueType::U32: o.put<uint32_t>(static_cast<uint32_t>(v.as_int())); break;
-    case ValueType::I32: o.put<int32_t>(static_cast<int32_t>(v.as_int())); break;
-    case ValueType::U64: o.put<uint64_t>(static_cast<uint64_t>(v.as_int())); break;
-    case ValueType::I64: o.put<int64_t>(v.as_int()); break;
-    case ValueType::F32: o.put<float>(static_cast<float>(v.as_float())); break;
-    case ValueType::F64: o.put<double>(v.as_float()); break;
-    case ValueType::Bool: o.put<uint8_t>(v.as_int() ? 1 : 0); break;
-    case ValueType::String: o.put_string(v.as_string()); break;
+    case ValueType::U8:
+      o.put<uint8_t>(static_cast<uint8_t>(v.as_int()));
+      break;
+    case ValueType::I8:
+      o.put<int8_t>(static_cast<int8_t>(v.as_int()));
+      break;
+    case ValueType::U16:
+      o.put<uint16_t>(static_cast<uint16_t>(v.as_int()));
+      break;
+    case ValueType::I16:
+      o.put<int16_t>(static_cast<int16_t>(v.as_int()));
+      break;
+    case ValueType::U32:
+      o.put<uint32_t>(static_cast<uint32_t>(v.as_int()));
+      break;
+    case ValueType::I32:
+      o.put<int32_t>(static_cast<int32_t>(v.as_int()));
+      break;
+    case ValueType::U64:
+      o.put<uint64_t>(static_cast<uint64_t>(v.as_int()));
+      break;
+    case ValueType::I64:
+      o.put<int64_t>(v.as_int());
+      break;
+    case ValueType::F32:
+      o.put<float>(static_cast<float>(v.as_float()));
+      break;
+    case ValueType::F64:
+      o.put<double>(v.as_float());
+      break;
+    case ValueType::Bool:
+      o.put<uint8_t>(v.as_int() ? 1 : 0);
+      break;
+    case ValueType::String:
+      o.put_string(v.as_string());
+      break;
     case ValueType::Array: {
       o.put<uint32_t>(static_cast<uint32_t>(v.elem_type));
       o.put<uint64_t>(v.as_array().size());
@@ -68,9 +94,15 @@ Value make_array(ValueType et, const std::vector<T>& items, F make) {
 
 }  // namespace
 
-void Writer::set_u32(const std::string& key, uint32_t v) { kv_.emplace_back(key, scalar(ValueType::U32, v)); }
-void Writer::set_u64(const std::string& key, uint64_t v) { kv_.emplace_back(key, scalar(ValueType::U64, v)); }
-void Writer::set_bool(const std::string& key, bool v) { kv_.emplace_back(key, scalar(ValueType::Bool, v)); }
+void Writer::set_u32(const std::string& key, uint32_t v) {
+  kv_.emplace_back(key, scalar(ValueType::U32, v));
+}
+void Writer::set_u64(const std::string& key, uint64_t v) {
+  kv_.emplace_back(key, scalar(ValueType::U64, v));
+}
+void Writer::set_bool(const std::string& key, bool v) {
+  kv_.emplace_back(key, scalar(ValueType::Bool, v));
+}
 
 void Writer::set_i32(const std::string& key, int32_t v) {
   Value x;
@@ -146,11 +178,12 @@ Status Writer::write(const std::string& path, uint32_t alignment) const {
   for (const auto& t : tensors_) {
     int64_t d[kMaxDims] = {1, 1, 1, 1};
     for (size_t i = 0; i < t.dims.size() && i < kMaxDims; ++i) d[i] = t.dims[i];
-    const size_t expected = TensorDesc::contiguous(t.dtype, d, static_cast<int>(t.dims.size())).bytes();
+    const size_t expected =
+        TensorDesc::contiguous(t.dtype, d, static_cast<int>(t.dims.size())).bytes();
     if (t.data.size() != expected) {
       return error(ErrorCode::InvalidArgument, "tensor '" + t.name + "' has " +
-                                                   std::to_string(t.data.size()) + " bytes, expected " +
-                                                   std::to_string(expected));
+                                                   std::to_string(t.data.size()) +
+                                                   " bytes, expected " + std::to_string(expected));
     }
     o.put_string(t.name);
     o.put<uint32_t>(static_cast<uint32_t>(t.dims.size()));

@@ -30,7 +30,8 @@ class Builder {
   Value silu(Value x, const std::string& name);
   Value matmul(Value w, Value x, const std::string& name);
   // x: [n_tok, n_head * head_dim]; freq_factors may be {-1}.
-  Value rope(Value x, Value positions, Value freq_factors, const OpParams& p, const std::string& name);
+  Value rope(Value x, Value positions, Value freq_factors, const OpParams& p,
+             const std::string& name);
   Value softmax(Value x, float scale, const std::string& name);
   Value kv_store(Value cache, Value src, const std::string& name);
   Value attention(Value q, Value k, Value v, const OpParams& p, const std::string& name);

@@ -8,19 +8,32 @@ namespace autoglm::graph {
 
 std::string_view op_name(OpKind op) {
   switch (op) {
-    case OpKind::Input: return "Input";
-    case OpKind::Weight: return "Weight";
-    case OpKind::KvCache: return "KvCache";
-    case OpKind::GetRows: return "GetRows";
-    case OpKind::RmsNorm: return "RmsNorm";
-    case OpKind::Mul: return "Mul";
-    case OpKind::Add: return "Add";
-    case OpKind::Silu: return "Silu";
-    case OpKind::MatMul: return "MatMul";
-    case OpKind::Rope: return "Rope";
-    case OpKind::Softmax: return "Softmax";
-    case OpKind::KvStore: return "KvStore";
-    case OpKind::Attention: return "Attention";
+    case OpKind::Input:
+      return "Input";
+    case OpKind::Weight:
+      return "Weight";
+    case OpKind::KvCache:
+      return "KvCache";
+    case OpKind::GetRows:
+      return "GetRows";
+    case OpKind::RmsNorm:
+      return "RmsNorm";
+    case OpKind::Mul:
+      return "Mul";
+    case OpKind::Add:
+      return "Add";
+    case OpKind::Silu:
+      return "Silu";
+    case OpKind::MatMul:
+      return "MatMul";
+    case OpKind::Rope:
+      return "Rope";
+    case OpKind::Softmax:
+      return "Softmax";
+    case OpKind::KvStore:
+      return "KvStore";
+    case OpKind::Attention:
+      return "Attention";
   }
   return "?";
 }
@@ -87,7 +100,8 @@ std::vector<NodeId> Graph::topo_order() const {
 Status verify(const Graph& g) {
   if (g.outputs().empty()) return error(ErrorCode::Internal, "graph has no outputs");
   for (const Node& n : g.nodes()) {
-    if (n.name.empty()) return error(ErrorCode::Internal, "node %" + std::to_string(n.id) + " has no name");
+    if (n.name.empty())
+      return error(ErrorCode::Internal, "node %" + std::to_string(n.id) + " has no name");
     for (int i = 0; i < n.shape.n_dims; ++i) {
       const Dim& d = n.shape.dims[i];
       if (d.is_symbolic() ? d.sym >= static_cast<SymbolId>(g.symbols().size()) : d.value <= 0) {
@@ -100,11 +114,13 @@ Status verify(const Graph& g) {
     auto r = infer(g, n);
     if (!r.ok()) return r.status();
     if (r->dtype != n.dtype || !(r->shape == n.shape)) {
-      return error(ErrorCode::Internal, "node '" + n.name + "' has a dtype or shape that disagrees with its inputs");
+      return error(ErrorCode::Internal,
+                   "node '" + n.name + "' has a dtype or shape that disagrees with its inputs");
     }
   }
   for (NodeId o : g.outputs()) {
-    if (o < 0 || o >= static_cast<NodeId>(g.nodes().size())) return error(ErrorCode::Internal, "invalid graph output");
+    if (o < 0 || o >= static_cast<NodeId>(g.nodes().size()))
+      return error(ErrorCode::Internal, "invalid graph output");
   }
   return {};
 }
@@ -127,7 +143,8 @@ std::string dump(const Graph& g) {
       if (i) out += ", ";
     }
     out += "]";
-    if (std::find(g.outputs().begin(), g.outputs().end(), n.id) != g.outputs().end()) out += " (output)";
+    if (std::find(g.outputs().begin(), g.outputs().end(), n.id) != g.outputs().end())
+      out += " (output)";
     out += "\n";
   }
   return out;

@@ -83,7 +83,8 @@ class Graph {
 // shapes consistent with the op. The message names the offending node.
 Status verify(const Graph& g);
 
-// Human-readable dump: one line per node, "%12 blk.0.attn_q = MatMul(%3 blk.0.attn_q.weight, %11) f32 [576, n_tokens]".
+// Human-readable dump: one line per node, "%12 blk.0.attn_q = MatMul(%3 blk.0.attn_q.weight, %11)
+// f32 [576, n_tokens]".
 std::string dump(const Graph& g);
 
 }  // namespace autoglm::graph

@@ -6,21 +6,26 @@ namespace autoglm::graph {
 namespace {
 
 Status bad(const Node& n, const std::string& why) {
-  return error(ErrorCode::Internal, "graph node '" + n.name + "' (" + std::string(op_name(n.op)) +
-                                        "): " + why);
+  return error(ErrorCode::Internal,
+               "graph node '" + n.name + "' (" + std::string(op_name(n.op)) + "): " + why);
 }
 
 size_t arity(OpKind op) {
   switch (op) {
     case OpKind::Input:
     case OpKind::Weight:
-    case OpKind::KvCache: return 0;
+    case OpKind::KvCache:
+      return 0;
     case OpKind::RmsNorm:
     case OpKind::Silu:
-    case OpKind::Softmax: return 1;
-    case OpKind::Rope: return 3;  // third may be -1 (no freq factors)
-    case OpKind::Attention: return 3;
-    default: return 2;
+    case OpKind::Softmax:
+      return 1;
+    case OpKind::Rope:
+      return 3;  // third may be -1 (no freq factors)
+    case OpKind::Attention:
+      return 3;
+    default:
+      return 2;
   }
 }
 
@@ -34,7 +39,8 @@ Result<Inferred> infer(const Graph& g, const Node& n) {
   for (size_t i = 0; i < n.inputs.size(); ++i) {
     const NodeId in = n.inputs[i];
     const bool optional = n.op == OpKind::Rope && i == 2 && in == -1;
-    if (!optional && (in < 0 || in >= n.id)) return bad(n, "input " + std::to_string(i) + " is invalid");
+    if (!optional && (in < 0 || in >= n.id))
+      return bad(n, "input " + std::to_string(i) + " is invalid");
   }
   auto in = [&](size_t i) -> const Node& { return g.node(n.inputs[i]); };
   auto f32_2d = [&](const Node& x) { return x.dtype == DType::F32 && x.shape.n_dims <= 2; };
@@ -42,11 +48,13 @@ Result<Inferred> infer(const Graph& g, const Node& n) {
   switch (n.op) {
     case OpKind::Input:
     case OpKind::Weight:
-    case OpKind::KvCache: return Inferred{n.dtype, n.shape};
+    case OpKind::KvCache:
+      return Inferred{n.dtype, n.shape};
     case OpKind::GetRows: {
       const Node& table = in(0);
       const Node& ids = in(1);
-      if (ids.dtype != DType::I32 || ids.shape.n_dims != 1) return bad(n, "ids must be a 1-d i32 tensor");
+      if (ids.dtype != DType::I32 || ids.shape.n_dims != 1)
+        return bad(n, "ids must be a 1-d i32 tensor");
       if (table.shape.n_dims != 2) return bad(n, "table must be 2-d");
       return Inferred{DType::F32, Shape::of({table.shape.dims[0], ids.shape.dims[0]})};
     }
@@ -68,7 +76,8 @@ Result<Inferred> infer(const Graph& g, const Node& n) {
     case OpKind::MatMul: {
       const Node& w = in(0);
       const Node& x = in(1);
-      if (w.shape.n_dims != 2 || !f32_2d(x)) return bad(n, "expects a 2-d weight and 2-d f32 input");
+      if (w.shape.n_dims != 2 || !f32_2d(x))
+        return bad(n, "expects a 2-d weight and 2-d f32 input");
       if (!(w.shape.dims[0] == x.shape.dims[0])) {
         return bad(n, "inner dimensions differ (" + w.name + " vs " + x.name + ")");
       }
@@ -77,8 +86,10 @@ Result<Inferred> infer(const Graph& g, const Node& n) {
     case OpKind::Rope: {
       const Node& x = in(0);
       const Node& pos = in(1);
-      if (!f32_2d(x) || pos.dtype != DType::I32) return bad(n, "expects f32 rows and i32 positions");
-      if (n.params.n_head * n.params.head_dim != x.shape.dims[0].value || x.shape.dims[0].is_symbolic()) {
+      if (!f32_2d(x) || pos.dtype != DType::I32)
+        return bad(n, "expects f32 rows and i32 positions");
+      if (n.params.n_head * n.params.head_dim != x.shape.dims[0].value ||
+          x.shape.dims[0].is_symbolic()) {
         return bad(n, "row length is not n_head * head_dim");
       }
       if (n.params.n_rot <= 0 || n.params.n_rot > n.params.head_dim || n.params.n_rot % 2) {
@@ -106,7 +117,8 @@ Result<Inferred> infer(const Graph& g, const Node& n) {
       if (k.shape.dims[0].value != int64_t{p.n_head_kv} * p.head_dim || !(k.shape == v.shape)) {
         return bad(n, "k and v caches must be [n_ctx, n_head_kv * head_dim]");
       }
-      if (p.n_head_kv <= 0 || p.n_head % p.n_head_kv != 0) return bad(n, "n_head must be a multiple of n_head_kv");
+      if (p.n_head_kv <= 0 || p.n_head % p.n_head_kv != 0)
+        return bad(n, "n_head must be a multiple of n_head_kv");
       return Inferred{DType::F32, q.shape};
     }
   }

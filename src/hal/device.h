@@ -12,12 +12,12 @@
 namespace autoglm::hal {
 
 struct DeviceProps {
-  std::string name;        // "cpu"
-  std::string kind;        // "cpu", "gpu", "accelerator"
-  std::string description; // e.g. the processor model
+  std::string name;         // "cpu"
+  std::string kind;         // "cpu", "gpu", "accelerator"
+  std::string description;  // e.g. the processor model
   size_t memory_bytes = 0;
   size_t alignment = 64;
-  std::string isa;         // CPU instruction set level or driver version
+  std::string isa;  // CPU instruction set level or driver version
   int threads = 1;
 };
 

@@ -13,7 +13,8 @@ graph::Value rms_norm_weighted(graph::Builder& b, graph::Value x, graph::Value w
                                const std::string& name);
 
 // down(silu(gate(x)) * up(x)).                          x: [n_tok, n_embd]
-graph::Value swiglu_ffn(graph::Builder& b, graph::Value x, const Weights& w, const std::string& prefix);
+graph::Value swiglu_ffn(graph::Builder& b, graph::Value x, const Weights& w,
+                        const std::string& prefix);
 
 // Reads "<arch>.<key>" as an integer / float, naming the key when it is missing or malformed.
 Result<int64_t> arch_int(const gguf::File& f, const std::string& arch, const std::string& key);

@@ -11,7 +11,6 @@ graph::Value Weights::get(const std::string& name) const {
   return {};
 }
 
-
 Result<std::unique_ptr<Model>> Model::load(const std::string& path) {
   AUTOGLM_ASSIGN_OR_RETURN(auto file, gguf::File::open(path));
   auto m = std::unique_ptr<Model>(new Model());
@@ -45,7 +44,8 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& path) {
     for (size_t i = 0; same && i < spec.dims.size(); ++i) same = t->desc.dims[i] == spec.dims[i];
     if (!same) {
       std::string want = "[";
-      for (size_t i = 0; i < spec.dims.size(); ++i) want += (i ? ", " : "") + std::to_string(spec.dims[i]);
+      for (size_t i = 0; i < spec.dims.size(); ++i)
+        want += (i ? ", " : "") + std::to_string(spec.dims[i]);
       return error(ErrorCode::CorruptFile, "'" + path + "': tensor '" + spec.name + "' has shape " +
                                                t->desc.shape_string() + ", expected " + want + "]");
     }
@@ -62,7 +62,8 @@ Result<ModelGraph> Model::build_graph(int64_t n_ctx, DType kv_dtype) const {
   BatchView batch;
   batch.tokens = b.input("inp_tokens", DType::I32, graph::Shape::of({T}));
   batch.positions = b.input("inp_pos", DType::I32, graph::Shape::of({T}));
-  batch.out_ids = b.input("inp_out_ids", DType::I32, graph::Shape::of({graph::Dim::symbol(mg.n_outputs)}));
+  batch.out_ids =
+      b.input("inp_out_ids", DType::I32, graph::Shape::of({graph::Dim::symbol(mg.n_outputs)}));
 
   KvView kv;
   const int64_t row = hp_.n_head_kv * hp_.head_dim;

@@ -1,5 +1,5 @@
-#include "model/archs/llama.h"
 #include "model/arch.h"
+#include "model/archs/llama.h"
 
 namespace autoglm::model {
 namespace {

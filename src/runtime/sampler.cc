@@ -36,8 +36,10 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     }
   }
   if (p_.temperature <= 0.0f) {
-    return std::max_element(cand_.begin(), cand_.end(),
-                            [](const Candidate& a, const Candidate& b) { return a.logit < b.logit; })->id;
+    return std::max_element(
+               cand_.begin(), cand_.end(),
+               [](const Candidate& a, const Candidate& b) { return a.logit < b.logit; })
+        ->id;
   }
   auto by_logit = [](const Candidate& a, const Candidate& b) {
     return a.logit != b.logit ? a.logit > b.logit : a.id < b.id;
@@ -45,7 +47,8 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
   size_t keep = cand_.size();
   if (p_.top_k > 0 && static_cast<size_t>(p_.top_k) < keep) {
     keep = static_cast<size_t>(p_.top_k);
-    std::partial_sort(cand_.begin(), cand_.begin() + static_cast<ptrdiff_t>(keep), cand_.end(), by_logit);
+    std::partial_sort(cand_.begin(), cand_.begin() + static_cast<ptrdiff_t>(keep), cand_.end(),
+                      by_logit);
   } else {
     std::sort(cand_.begin(), cand_.end(), by_logit);
   }

@@ -14,7 +14,8 @@ void register_builtin_backends() {
   std::call_once(once, [] { cpu::register_cpu_backend(hal::Registry::global()); });
 }
 
-Result<std::unique_ptr<Session>> Session::create(const model::Model& model, const SessionOptions& opts) {
+Result<std::unique_ptr<Session>> Session::create(const model::Model& model,
+                                                 const SessionOptions& opts) {
   register_builtin_backends();
   std::unique_ptr<Session> s(new Session(model));
   const model::HParams& hp = model.hparams();
@@ -36,7 +37,8 @@ Result<std::unique_ptr<Session>> Session::create(const model::Model& model, cons
   const size_t row = dtype_row_bytes(opts.kv_dtype, hp.n_head_kv * hp.head_dim);
   std::vector<sched::StateBinding> state;
   for (int64_t i = 0; i < 2 * hp.n_layer; ++i) {
-    AUTOGLM_ASSIGN_OR_RETURN(auto buf, s->device_->buffer_type().allocate(row * static_cast<size_t>(s->n_ctx_)));
+    AUTOGLM_ASSIGN_OR_RETURN(
+        auto buf, s->device_->buffer_type().allocate(row * static_cast<size_t>(s->n_ctx_)));
     state.push_back({buf->data(), buf->size()});
     s->kv_bytes_ += buf->size();
     s->kv_.push_back(std::move(buf));
@@ -56,7 +58,8 @@ Result<std::span<const float>> Session::decode(std::span<const int32_t> tokens, 
   }
   for (int32_t t : tokens) {
     if (t < 0 || t >= n_vocab()) {
-      return error(ErrorCode::InvalidArgument, "token id " + std::to_string(t) + " is outside the vocabulary");
+      return error(ErrorCode::InvalidArgument,
+                   "token id " + std::to_string(t) + " is outside the vocabulary");
     }
   }
   logits_.clear();
@@ -82,7 +85,8 @@ Status Session::run_chunk(std::span<const int32_t> tokens, bool all_logits) {
   b[graph_.n_tokens] = n;
   b[graph_.n_outputs] = static_cast<int64_t>(out_ids_.size());
   auto bytes = [](const std::vector<int32_t>& v) {
-    return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(v.data()), v.size() * sizeof(int32_t));
+    return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(v.data()),
+                                    v.size() * sizeof(int32_t));
   };
   const sched::Executor::Input inputs[] = {
       {graph_.tokens, {reinterpret_cast<const uint8_t*>(tokens.data()), tokens.size_bytes()}},

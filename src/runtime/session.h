@@ -16,9 +16,9 @@
 namespace autoglm::runtime {
 
 struct SessionOptions {
-  int64_t n_ctx = 0;       // 0: min(model's training context, 4096)
-  int64_t n_batch = 512;   // prompt tokens per graph run
-  int threads = 0;         // 0: physical cores
+  int64_t n_ctx = 0;      // 0: min(model's training context, 4096)
+  int64_t n_batch = 512;  // prompt tokens per graph run
+  int threads = 0;        // 0: physical cores
   DType kv_dtype = DType::F16;
   std::string backend = "cpu";
 };
@@ -26,7 +26,8 @@ struct SessionOptions {
 class Session {
  public:
   // Creates the device, the KV cache and the graph; errors say what to change.
-  static Result<std::unique_ptr<Session>> create(const model::Model& model, const SessionOptions& opts);
+  static Result<std::unique_ptr<Session>> create(const model::Model& model,
+                                                 const SessionOptions& opts);
 
   // Appends tokens to the sequence and returns logits [n_vocab] of the last one, or with
   // all_logits [tokens.size(), n_vocab]. OutOfRange when the context would overflow.

@@ -49,7 +49,9 @@ Result<std::unique_ptr<Plan>> Executor::build_plan(const graph::Bindings& bindin
     hal::TensorRef& t = plan->tensors[id];
     t.desc = g_.resolve(id, bindings);
     switch (n.op) {
-      case graph::OpKind::Weight: t.data = const_cast<void*>(n.weight_data); break;
+      case graph::OpKind::Weight:
+        t.data = const_cast<void*>(n.weight_data);
+        break;
       case graph::OpKind::KvCache: {
         if (n.state_slot < 0 || static_cast<size_t>(n.state_slot) >= state_.size() ||
             state_[n.state_slot].bytes < t.desc.bytes()) {
@@ -58,8 +60,12 @@ Result<std::unique_ptr<Plan>> Executor::build_plan(const graph::Bindings& bindin
         t.data = state_[n.state_slot].data;
         break;
       }
-      case graph::OpKind::KvStore: t.data = plan->tensors[n.inputs[0]].data; break;
-      default: t.data = base + plan->memory.offsets[id]; break;
+      case graph::OpKind::KvStore:
+        t.data = plan->tensors[n.inputs[0]].data;
+        break;
+      default:
+        t.data = base + plan->memory.offsets[id];
+        break;
     }
   }
   for (const Split& s : plan->splits) {
@@ -73,7 +79,8 @@ Result<std::unique_ptr<Plan>> Executor::build_plan(const graph::Bindings& bindin
       hal::NodeExec ne;
       ne.node = &n;
       ne.out = plan->tensors[id];
-      for (graph::NodeId in : n.inputs) ne.in.push_back(in >= 0 ? plan->tensors[in] : hal::TensorRef{});
+      for (graph::NodeId in : n.inputs)
+        ne.in.push_back(in >= 0 ? plan->tensors[in] : hal::TensorRef{});
       exec.nodes.push_back(std::move(ne));
     }
     plan->execs.push_back(std::move(exec));

@@ -19,8 +19,8 @@ struct Plan {
   MemoryPlan memory;
   std::unique_ptr<hal::Buffer> arena;
   std::vector<Split> splits;
-  std::vector<hal::SplitExec> execs;   // one per split
-  std::vector<hal::TensorRef> tensors; // per node id
+  std::vector<hal::SplitExec> execs;    // one per split
+  std::vector<hal::TensorRef> tensors;  // per node id
 };
 
 // Persistent state the graph's KvCache nodes refer to, by slot.

@@ -14,7 +14,7 @@ constexpr size_t kNoArena = static_cast<size_t>(-1);
 struct MemoryPlan {
   std::vector<size_t> offsets;  // per node id; kNoArena for weights, state and views of state
   size_t arena_bytes = 0;
-  size_t naive_bytes = 0;       // what one buffer per tensor would take (for reporting)
+  size_t naive_bytes = 0;  // what one buffer per tensor would take (for reporting)
 };
 
 // True for nodes whose output lives in the arena (inputs and computed tensors).

@@ -12,7 +12,8 @@ Result<std::vector<Split>> single_device_splits(const graph::Graph& g,
     if (!device.supports(g, n)) {
       std::string dtypes;
       for (graph::NodeId in : n.inputs) {
-        if (in >= 0) dtypes += (dtypes.empty() ? "" : ", ") + std::string(dtype_name(g.node(in).dtype));
+        if (in >= 0)
+          dtypes += (dtypes.empty() ? "" : ", ") + std::string(dtype_name(g.node(in).dtype));
       }
       return error(ErrorCode::Unsupported,
                    "device '" + device.props().name + "' cannot run node '" + n.name + "' (" +

@@ -28,7 +28,8 @@ std::vector<uint8_t> read_all(const std::string& path) {
 
 std::string write_bytes(const std::vector<uint8_t>& b) {
   const std::string path = testing::temp_path("cli_bad");
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
   return path;
 }
 
@@ -36,7 +37,8 @@ void expect_clean_failure(const Outcome& o, const std::string& needle) {
   EXPECT_FALSE(o.crashed) << o.output;
   EXPECT_NE(o.exit_code, 0) << o.output;
   EXPECT_NE(o.output.find("error: "), std::string::npos) << o.output;
-  EXPECT_NE(o.output.find(needle), std::string::npos) << "expected '" << needle << "' in:\n" << o.output;
+  EXPECT_NE(o.output.find(needle), std::string::npos) << "expected '" << needle << "' in:\n"
+                                                      << o.output;
 }
 
 TEST(BadInput, TinyModelRunsAtAll) {
@@ -48,7 +50,8 @@ TEST(BadInput, TinyModelRunsAtAll) {
 TEST(BadInput, TruncatedFile) {
   std::vector<uint8_t> b = read_all(tiny_model());
   b.resize(b.size() / 2);
-  expect_clean_failure(run_cli("run -m " + write_bytes(b) + " -p hi"), "extends past the end of the file");
+  expect_clean_failure(run_cli("run -m " + write_bytes(b) + " -p hi"),
+                       "extends past the end of the file");
   b.resize(100);
   expect_clean_failure(run_cli("run -m " + write_bytes(b) + " -p hi"), "truncated");
 }
@@ -92,12 +95,14 @@ TEST(BadInput, UnknownArchitecture) {
 TEST(BadInput, PromptLongerThanContext) {
   std::string prompt;
   for (int i = 0; i < 40; ++i) prompt += "the cat ";
-  expect_clean_failure(run_cli("run -m " + tiny_model() + " --ctx 16 -p '" + prompt + "'"), "context holds 16");
+  expect_clean_failure(run_cli("run -m " + tiny_model() + " --ctx 16 -p '" + prompt + "'"),
+                       "context holds 16");
 }
 
 TEST(BadInput, MissingFiles) {
   expect_clean_failure(run_cli("run -m /nonexistent/model.gguf -p hi"), "/nonexistent/model.gguf");
-  expect_clean_failure(run_cli("run -p hi", "AUTOGLM_HOME=/nonexistent/autoglm-home"), "scripts/fetch_model.sh");
+  expect_clean_failure(run_cli("run -p hi", "AUTOGLM_HOME=/nonexistent/autoglm-home"),
+                       "scripts/fetch_model.sh");
 }
 
 TEST(BadInput, BadFlags) {

@@ -16,9 +16,10 @@ struct Outcome {
 };
 
 // env: "VAR=value ..." prefix; stdin_text is piped in when not empty; merge_stderr adds stderr.
-inline Outcome run_cli(const std::string& args, const std::string& env = "", const std::string& stdin_text = "",
-                       bool merge_stderr = true) {
-  std::string cmd = env + " " AUTOGLM_BINARY_DIR "/bin/autoglm " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
+inline Outcome run_cli(const std::string& args, const std::string& env = "",
+                       const std::string& stdin_text = "", bool merge_stderr = true) {
+  std::string cmd = env + " " AUTOGLM_BINARY_DIR "/bin/autoglm " + args +
+                    (merge_stderr ? " 2>&1" : " 2>/dev/null");
   if (!stdin_text.empty()) cmd = "printf '%s' '" + stdin_text + "' | " + cmd;
   Outcome o;
   FILE* p = popen(cmd.c_str(), "r");

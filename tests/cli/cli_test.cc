@@ -27,9 +27,13 @@ TEST(Cli, RunPrintsOnlyGeneratedTextOnStdout) {
   EXPECT_EQ(o.output.find("autoglm:"), std::string::npos) << "logs leaked to stdout: " << o.output;
   EXPECT_FALSE(o.output.empty());
   // Greedy is deterministic; a seed makes sampling deterministic.
-  EXPECT_EQ(o.output, run_cli("run -m " + tiny() + " -p 'the cat' -n 8 --temp 0 --ignore-eos", "", "", false).output);
-  auto s1 = run_cli("run -m " + tiny() + " -p 'the cat' -n 16 --temp 1 --seed 5 --ignore-eos", "", "", false);
-  auto s2 = run_cli("run -m " + tiny() + " -p 'the cat' -n 16 --temp 1 --seed 5 --ignore-eos", "", "", false);
+  EXPECT_EQ(o.output,
+            run_cli("run -m " + tiny() + " -p 'the cat' -n 8 --temp 0 --ignore-eos", "", "", false)
+                .output);
+  auto s1 = run_cli("run -m " + tiny() + " -p 'the cat' -n 16 --temp 1 --seed 5 --ignore-eos", "",
+                    "", false);
+  auto s2 = run_cli("run -m " + tiny() + " -p 'the cat' -n 16 --temp 1 --seed 5 --ignore-eos", "",
+                    "", false);
   EXPECT_EQ(s1.output, s2.output);
 }
 
@@ -48,7 +52,8 @@ TEST(Cli, BenchJsonHasTheContractKeys) {
   auto o = run_cli("bench -m " + tiny() + " -p 16 -n 4 -r 1 --json", "", "", false);
   ASSERT_EQ(o.exit_code, 0) << o.output;
   const auto j = nlohmann::json::parse(o.output);
-  for (const char* key : {"prefill_tokens_per_s", "decode_tokens_per_s", "peak_rss_mb", "threads", "model"}) {
+  for (const char* key :
+       {"prefill_tokens_per_s", "decode_tokens_per_s", "peak_rss_mb", "threads", "model"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_GT(j["decode_tokens_per_s"].get<double>(), 0.0);
@@ -66,7 +71,8 @@ TEST(Cli, InspectShowsTensorsAndGraph) {
 TEST(Cli, HelpTeaches) {
   auto o = run_cli("--help");
   EXPECT_EQ(o.exit_code, 0);
-  for (const char* cmd : {"run", "chat", "bench", "inspect"}) EXPECT_NE(o.output.find(cmd), std::string::npos);
+  for (const char* cmd : {"run", "chat", "bench", "inspect"})
+    EXPECT_NE(o.output.find(cmd), std::string::npos);
   o = run_cli("run --help");
   EXPECT_NE(o.output.find("--top-p"), std::string::npos);
 }

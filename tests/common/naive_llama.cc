@@ -28,7 +28,8 @@ Vec rms_norm(const Vec& x, const std::vector<float>& w) {
 void rope(Vec& x, size_t n_head, size_t hd, int pos, double base) {
   for (size_t h = 0; h < n_head; ++h) {
     for (size_t i = 0; i < hd / 2; ++i) {
-      const double theta = pos * std::pow(base, -2.0 * static_cast<double>(i) / static_cast<double>(hd));
+      const double theta =
+          pos * std::pow(base, -2.0 * static_cast<double>(i) / static_cast<double>(hd));
       double& a = x[h * hd + 2 * i];
       double& b = x[h * hd + 2 * i + 1];
       const double a0 = a, b0 = b;
@@ -43,7 +44,8 @@ void rope(Vec& x, size_t n_head, size_t hd, int pos, double base) {
 std::vector<std::vector<float>> naive_llama_logits(const TinyLlama& c, const TinyLlamaWeights& w,
                                                    const std::vector<int32_t>& tokens) {
   const size_t e = static_cast<size_t>(c.n_embd), nh = static_cast<size_t>(c.n_head);
-  const size_t nkv = static_cast<size_t>(c.n_head_kv), hd = e / nh, ff = static_cast<size_t>(c.n_ff);
+  const size_t nkv = static_cast<size_t>(c.n_head_kv), hd = e / nh,
+               ff = static_cast<size_t>(c.n_ff);
   const size_t T = tokens.size();
   std::vector<Vec> x(T, Vec(e));
   const auto& emb = w.get("token_embd.weight");
@@ -92,7 +94,8 @@ std::vector<std::vector<float>> naive_llama_logits(const TinyLlama& c, const Tin
   const auto& out_w = c.tied_output ? emb : w.get("output.weight");
   std::vector<std::vector<float>> logits(T);
   for (size_t t = 0; t < T; ++t) {
-    const Vec y = matvec(out_w, rms_norm(x[t], w.get("output_norm.weight")), static_cast<size_t>(kTinyVocab));
+    const Vec y =
+        matvec(out_w, rms_norm(x[t], w.get("output_norm.weight")), static_cast<size_t>(kTinyVocab));
     logits[t].assign(y.begin(), y.end());
   }
   return logits;

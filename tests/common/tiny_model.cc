@@ -18,7 +18,8 @@ std::vector<std::string> byte_tokens() {
   std::vector<int> cps(256, -1);
   int next = 256;
   for (int b = 0; b < 256; ++b) {
-    const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+    const bool printable =
+        (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
     cps[b] = printable ? b : next++;
   }
   std::vector<std::string> out;
@@ -61,9 +62,10 @@ struct TempFiles {
 std::string temp_path(const std::string& stem) {
   static std::atomic<int> counter{0};
   static TempFiles files;
-  std::string p = (std::filesystem::temp_directory_path() /
-                   (stem + "." + std::to_string(getpid()) + "." + std::to_string(counter++) + ".gguf"))
-                      .string();
+  std::string p =
+      (std::filesystem::temp_directory_path() /
+       (stem + "." + std::to_string(getpid()) + "." + std::to_string(counter++) + ".gguf"))
+          .string();
   files.paths.push_back(p);
   return p;
 }
@@ -105,12 +107,15 @@ Result<TinyLlamaWeights> write_tiny_llama(const std::string& path, const TinyLla
   w.set_u32("tokenizer.ggml.eos_token_id", 258);
   w.set_bool("tokenizer.ggml.add_bos_token", false);
   w.set_string("tokenizer.chat_template",
-               "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
-               "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}");
+               "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + "
+               "message['content'] + "
+               "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ "
+               "'<|im_start|>assistant\n' }}{% endif %}");
 
   std::mt19937 rng(c.seed);
   TinyLlamaWeights out;
-  auto add = [&](const std::string& name, DType dtype, std::vector<int64_t> dims, float scale, float offset) {
+  auto add = [&](const std::string& name, DType dtype, std::vector<int64_t> dims, float scale,
+                 float offset) {
     const int64_t n = dims[0] * (dims.size() > 1 ? dims[1] : 1);
     std::uniform_real_distribution<float> dist(-scale, scale);
     std::vector<float> v(static_cast<size_t>(n));
@@ -118,14 +123,17 @@ Result<TinyLlamaWeights> write_tiny_llama(const std::string& path, const TinyLla
     std::vector<uint8_t> bytes(dtype_row_bytes(dtype, dims[0]) * static_cast<size_t>(n / dims[0]));
     const size_t row = dtype_row_bytes(dtype, dims[0]);
     for (int64_t r = 0; r < n / dims[0]; ++r) {
-      quantize_row(dtype, v.data() + r * dims[0], bytes.data() + static_cast<size_t>(r) * row, dims[0]);
-      dequantize_row(dtype, bytes.data() + static_cast<size_t>(r) * row, v.data() + r * dims[0], dims[0]);
+      quantize_row(dtype, v.data() + r * dims[0], bytes.data() + static_cast<size_t>(r) * row,
+                   dims[0]);
+      dequantize_row(dtype, bytes.data() + static_cast<size_t>(r) * row, v.data() + r * dims[0],
+                     dims[0]);
     }
     if (name != c.omit_tensor) w.add_tensor(name, dtype, dims, std::move(bytes));
     out.tensors.emplace_back(name, std::move(v));
   };
   const int64_t e = c.n_embd, hd = c.n_embd / c.n_head, kv = c.n_head_kv * hd;
-  const float we = 1.0f / std::sqrt(static_cast<float>(e)), wf = 1.0f / std::sqrt(static_cast<float>(c.n_ff));
+  const float we = 1.0f / std::sqrt(static_cast<float>(e)),
+              wf = 1.0f / std::sqrt(static_cast<float>(c.n_ff));
   add("token_embd.weight", c.matrix_dtype, {e, kTinyVocab}, 1.0f, 0.0f);
   add("output_norm.weight", DType::F32, {e}, 0.1f, 1.0f);
   if (!c.tied_output) add("output.weight", c.matrix_dtype, {e, kTinyVocab}, we, 0.0f);

@@ -25,8 +25,8 @@ struct TinyLlama {
   bool tied_output = true;
   float rope_freq_base = 10000.0f;
   std::string arch = "llama";
-  std::string omit_tensor;           // leave this tensor out of the file (error tests)
-  std::string rope_scaling_type;     // written with rope_scaling_factor when not empty
+  std::string omit_tensor;        // leave this tensor out of the file (error tests)
+  std::string rope_scaling_type;  // written with rope_scaling_factor when not empty
   float rope_scaling_factor = 1.0f;
   uint32_t seed = 1;
 };

@@ -34,7 +34,9 @@ class ModelAgreement : public ::testing::Test {
     delete tok_;
     delete model_;
   }
-  void SetUp() override { ASSERT_NE(model_, nullptr) << kFetchHint << " (looked at " << model_path() << ")"; }
+  void SetUp() override {
+    ASSERT_NE(model_, nullptr) << kFetchHint << " (looked at " << model_path() << ")";
+  }
 
   static std::unique_ptr<runtime::Session> session(int64_t n_ctx) {
     runtime::SessionOptions o;
@@ -47,13 +49,15 @@ class ModelAgreement : public ::testing::Test {
   // Greedy continuation; gaps[i] = our best logit minus our logit of expect[i] (0 where we
   // pick expect[i]), so a divergence can be judged as a near-tie or a real disagreement.
   static std::vector<int32_t> greedy(runtime::Session& s, const std::vector<int32_t>& prompt, int n,
-                                     const std::vector<int32_t>& expect = {}, std::vector<float>* gaps = nullptr) {
+                                     const std::vector<int32_t>& expect = {},
+                                     std::vector<float>* gaps = nullptr) {
     std::vector<int32_t> out;
     auto logits = s.decode(prompt);
     EXPECT_TRUE(logits.ok()) << logits.status().to_string();
     for (int i = 0; i < n && logits.ok(); ++i) {
       const int32_t next = runtime::argmax(*logits);
-      if (gaps && static_cast<size_t>(i) < expect.size()) gaps->push_back((*logits)[next] - (*logits)[expect[i]]);
+      if (gaps && static_cast<size_t>(i) < expect.size())
+        gaps->push_back((*logits)[next] - (*logits)[expect[i]]);
       out.push_back(next);
       if (i + 1 < n) logits = s.decode({&next, 1});
     }
@@ -87,19 +91,23 @@ TEST_F(ModelAgreement, GreedyContinuationsMatchLlamaCpp) {
     std::vector<float> gaps;
     const auto got = greedy(*s, prompt_ids, n, expect, &gaps);
     size_t first_diff = 0;
-    while (first_diff < got.size() && first_diff < expect.size() && got[first_diff] == expect[first_diff]) ++first_diff;
+    while (first_diff < got.size() && first_diff < expect.size() &&
+           got[first_diff] == expect[first_diff])
+      ++first_diff;
     if (got == expect) {
       ++identical;
       continue;
     }
-    std::cout << "[ diverged ] " << c.at("prompt") << " at token " << first_diff << " (llama.cpp's token is "
-              << gaps[first_diff] << " below our best logit)\n  llama.cpp: " << c.at("text")
+    std::cout << "[ diverged ] " << c.at("prompt") << " at token " << first_diff
+              << " (llama.cpp's token is " << gaps[first_diff]
+              << " below our best logit)\n  llama.cpp: " << c.at("text")
               << "\n  autoglm:   " << nlohmann::json(tok_->decode(got)) << "\n";
     // Where the engines part, llama.cpp's choice must be a near-tie for us, within the logit
     // noise the two engines show on the teacher-forced text.
     EXPECT_LT(gaps[first_diff], kNearTie) << c.at("prompt");
   }
-  std::cout << "[ greedy   ] " << identical << " of " << cases << " continuations identical to llama.cpp\n";
+  std::cout << "[ greedy   ] " << identical << " of " << cases
+            << " continuations identical to llama.cpp\n";
   EXPECT_GE(cases, 5);
   EXPECT_GE(identical, 1) << "of " << cases;
 }
@@ -129,15 +137,16 @@ TEST_F(ModelAgreement, TeacherForcedTop1AgreesWithLlamaCpp) {
       ++n_diff;
     }
   }
-  std::cout << "[ teacher  ] |logit - llama.cpp| on its top-5: mean " << sum_diff / static_cast<double>(n_diff)
-            << ", max " << max_diff << "\n";
+  std::cout << "[ teacher  ] |logit - llama.cpp| on its top-5: mean "
+            << sum_diff / static_cast<double>(n_diff) << ", max " << max_diff << "\n";
   const double rate = static_cast<double>(agree) / static_cast<double>(top1.size());
   // llama.cpp agrees with its own batched pass only this often when it evaluates one token at a
   // time (other kernels, other rounding); a second engine cannot be held closer than that.
   const double self = g.value("llama_cpp_self_top1", 1.0);
   const double required = std::min(0.98, self - 0.01);
-  std::cout << "[ teacher  ] top-1 agreement " << agree << " / " << top1.size() << " = " << rate * 100
-            << " % (llama.cpp against itself: " << self * 100 << " %, required " << required * 100 << " %)\n";
+  std::cout << "[ teacher  ] top-1 agreement " << agree << " / " << top1.size() << " = "
+            << rate * 100 << " % (llama.cpp against itself: " << self * 100 << " %, required "
+            << required * 100 << " %)\n";
   EXPECT_GE(rate, required);
 }
 

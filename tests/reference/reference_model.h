@@ -19,7 +19,8 @@ inline std::string model_path(const std::string& file_name = "SmolLM2-135M-Instr
   return env_or("AUTOGLM_MODEL", home + "/models/" + file_name);
 }
 
-inline constexpr const char* kFetchHint = "the default model is missing: run scripts/fetch_model.sh";
+inline constexpr const char* kFetchHint =
+    "the default model is missing: run scripts/fetch_model.sh";
 
 // Parses tests/reference/goldens/<name>; empty json when absent (the caller fails with a hint).
 inline nlohmann::json load_golden(const std::string& name) {

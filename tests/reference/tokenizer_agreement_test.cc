@@ -59,7 +59,8 @@ TEST(TokenizerAgreement, MatchesLlamaCppOnCorpus) {
   ASSERT_TRUE(in.good()) << "missing " << golden_path << "; run scripts/make_goldens.sh";
   const nlohmann::json golden = nlohmann::json::parse(in);
 
-  const std::string model_name = golden.value("model", std::string("SmolLM2-135M-Instruct.Q4_1.gguf"));
+  const std::string model_name =
+      golden.value("model", std::string("SmolLM2-135M-Instruct.Q4_1.gguf"));
   const std::string path = model_path(model_name);
   ASSERT_TRUE(std::filesystem::exists(path))
       << "model file " << path << " not found; run scripts/fetch_model.sh "

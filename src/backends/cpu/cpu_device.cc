@@ -46,7 +46,9 @@ std::string cpu_model_name() {
   return "unknown";
 }
 
-bool f32_rows(const graph::Node& n) { return n.dtype == DType::F32; }
+bool f32_rows(const graph::Node& n) {
+  return n.dtype == DType::F32;
+}
 
 }  // namespace
 
@@ -57,7 +59,8 @@ hal::DeviceProps CpuDevice::props() const {
   p.name = "cpu";
   p.kind = "cpu";
   p.description = cpu_model_name();
-  p.memory_bytes = static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<size_t>(sysconf(_SC_PAGE_SIZE));
+  p.memory_bytes =
+      static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<size_t>(sysconf(_SC_PAGE_SIZE));
   p.alignment = kDefaultAlignment;
   p.isa = isa_name(active_isa());
   p.threads = pool_.size();
@@ -69,24 +72,34 @@ bool CpuDevice::supports(const graph::Graph& g, const graph::Node& n) const {
   switch (n.op) {
     case OpKind::Input:
     case OpKind::Weight:
-    case OpKind::KvCache: return true;  // memory only
+    case OpKind::KvCache:
+      return true;  // memory only
     case OpKind::RmsNorm:
     case OpKind::Mul:
     case OpKind::Add:
     case OpKind::Silu:
     case OpKind::Softmax:
-    case OpKind::Rope: return f32_rows(n);
-    case OpKind::GetRows: return matmul_supports(g.node(n.inputs[0]).dtype);
-    case OpKind::MatMul: return matmul_supports(g.node(n.inputs[0]).dtype);
-    case OpKind::KvStore: return n.dtype == DType::F32 || n.dtype == DType::F16;
-    case OpKind::Attention: return f32_rows(n) && n.params.head_dim <= 512;  // kernel stack buffer
+    case OpKind::Rope:
+      return f32_rows(n);
+    case OpKind::GetRows:
+      return matmul_supports(g.node(n.inputs[0]).dtype);
+    case OpKind::MatMul:
+      return matmul_supports(g.node(n.inputs[0]).dtype);
+    case OpKind::KvStore:
+      return n.dtype == DType::F32 || n.dtype == DType::F16;
+    case OpKind::Attention:
+      return f32_rows(n) && n.params.head_dim <= 512;  // kernel stack buffer
   }
   return false;
 }
 
-hal::BufferType& CpuDevice::buffer_type() { return *buffer_type_; }
+hal::BufferType& CpuDevice::buffer_type() {
+  return *buffer_type_;
+}
 
-std::unique_ptr<hal::Stream> CpuDevice::create_stream() { return std::make_unique<CpuStream>(pool_); }
+std::unique_ptr<hal::Stream> CpuDevice::create_stream() {
+  return std::make_unique<CpuStream>(pool_);
+}
 
 void register_cpu_backend(hal::Registry& r) {
   r.add({"cpu", 0, [](const hal::DeviceOptions& o) -> Result<std::unique_ptr<hal::Device>> {

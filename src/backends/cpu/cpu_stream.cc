@@ -11,7 +11,9 @@
 namespace autoglm::cpu {
 namespace {
 
-float* f32(const hal::TensorRef& t) { return static_cast<float*>(t.data); }
+float* f32(const hal::TensorRef& t) {
+  return static_cast<float*>(t.data);
+}
 
 }  // namespace
 
@@ -40,13 +42,14 @@ Status CpuStream::run_node(const hal::NodeExec& ne, const hal::RunArgs& args) {
       const auto* id = static_cast<const int32_t*>(ids.data);
       for (int64_t i = 0; i < ids.desc.dims[0]; ++i) {
         if (id[i] < 0 || id[i] >= table.desc.dims[1]) {
-          return error(ErrorCode::InvalidArgument, "node '" + n.name + "': row id " + std::to_string(id[i]) +
-                                                       " is out of range [0, " + std::to_string(table.desc.dims[1]) + ")");
+          return error(ErrorCode::InvalidArgument,
+                       "node '" + n.name + "': row id " + std::to_string(id[i]) +
+                           " is out of range [0, " + std::to_string(table.desc.dims[1]) + ")");
         }
       }
       par([&](int ith, int nth) {
-        get_rows(table.desc.dtype, table.data, static_cast<size_t>(table.desc.strides[1]), id, ids.desc.dims[0],
-                 table.desc.dims[0], f32(out), ith, nth);
+        get_rows(table.desc.dtype, table.data, static_cast<size_t>(table.desc.strides[1]), id,
+                 ids.desc.dims[0], table.desc.dims[0], f32(out), ith, nth);
       });
       return {};
     }
@@ -60,8 +63,8 @@ Status CpuStream::run_node(const hal::NodeExec& ne, const hal::RunArgs& args) {
       const int64_t b_rows = ne.in[1].desc.rows();
       const bool is_mul = n.op == OpKind::Mul;
       par([&](int ith, int nth) {
-        (is_mul ? mul : add)(f32(ne.in[0]), f32(ne.in[1]), f32(out), out.desc.rows(), out.desc.dims[0], b_rows,
-                             ith, nth);
+        (is_mul ? mul : add)(f32(ne.in[0]), f32(ne.in[1]), f32(out), out.desc.rows(),
+                             out.desc.dims[0], b_rows, ith, nth);
       });
       return {};
     }
@@ -81,22 +84,24 @@ Status CpuStream::run_node(const hal::NodeExec& ne, const hal::RunArgs& args) {
       const void* xq = x.data;
       if (act != DType::F32) {
         void* buf = scratch(dtype_row_bytes(act, k) * static_cast<size_t>(n_tok));
-        if (!buf) return error(ErrorCode::ResourceExhausted, "out of memory for matmul activations");
+        if (!buf)
+          return error(ErrorCode::ResourceExhausted, "out of memory for matmul activations");
         par([&](int ith, int nth) { convert_activations(f32(x), n_tok, k, act, buf, ith, nth); });
         xq = buf;
       }
       par([&](int ith, int nth) {
-        matmul(w.desc.dtype, w.data, static_cast<size_t>(w.desc.strides[1]), xq, n_tok, n_out, k, f32(out),
-               n_out, ith, nth);
+        matmul(w.desc.dtype, w.data, static_cast<size_t>(w.desc.strides[1]), xq, n_tok, n_out, k,
+               f32(out), n_out, ith, nth);
       });
       return {};
     }
     case OpKind::Rope: {
-      RopeParams rp{p.n_rot, p.neox, p.freq_base, p.freq_scale, static_cast<const float*>(ne.in[2].data)};
+      RopeParams rp{p.n_rot, p.neox, p.freq_base, p.freq_scale,
+                    static_cast<const float*>(ne.in[2].data)};
       const int64_t n_tok = out.desc.dims[1];
       par([&](int ith, int nth) {
-        rope(f32(ne.in[0]), f32(out), n_tok, p.n_head, p.head_dim, static_cast<const int32_t*>(ne.in[1].data), rp,
-             ith, nth);
+        rope(f32(ne.in[0]), f32(out), n_tok, p.n_head, p.head_dim,
+             static_cast<const int32_t*>(ne.in[1].data), rp, ith, nth);
       });
       return {};
     }
@@ -105,9 +110,9 @@ Status CpuStream::run_node(const hal::NodeExec& ne, const hal::RunArgs& args) {
       const hal::TensorRef& src = ne.in[1];    // [n_tok, row]
       const int64_t n_tok = src.desc.dims[1];
       if (args.n_past + n_tok > cache.desc.dims[1]) {
-        return error(ErrorCode::OutOfRange, "the KV cache holds " + std::to_string(cache.desc.dims[1]) +
-                                                " tokens; this batch would need " +
-                                                std::to_string(args.n_past + n_tok));
+        return error(ErrorCode::OutOfRange,
+                     "the KV cache holds " + std::to_string(cache.desc.dims[1]) +
+                         " tokens; this batch would need " + std::to_string(args.n_past + n_tok));
       }
       par([&](int ith, int nth) {
         kv_store(f32(src), n_tok, src.desc.dims[0], cache.desc.dtype, cache.data,
@@ -119,15 +124,22 @@ Status CpuStream::run_node(const hal::NodeExec& ne, const hal::RunArgs& args) {
       const hal::TensorRef& q = ne.in[0];  // [n_tok, n_head*hd]
       const hal::TensorRef& k = ne.in[1];  // [n_ctx, n_head_kv*hd]
       const hal::TensorRef& v = ne.in[2];
-      AttentionParams ap{q.desc.dims[1], p.n_head, p.n_head_kv, p.head_dim, args.n_past, p.scale,
-                         k.desc.dtype, static_cast<size_t>(k.desc.strides[1]),
+      AttentionParams ap{q.desc.dims[1],
+                         p.n_head,
+                         p.n_head_kv,
+                         p.head_dim,
+                         args.n_past,
+                         p.scale,
+                         k.desc.dtype,
+                         static_cast<size_t>(k.desc.strides[1]),
                          static_cast<size_t>(v.desc.strides[1])};
       par([&](int ith, int nth) { attention(f32(q), k.data, v.data, f32(out), ap, ith, nth); });
       return {};
     }
     case OpKind::Input:
     case OpKind::Weight:
-    case OpKind::KvCache: return {};
+    case OpKind::KvCache:
+      return {};
   }
   return error(ErrorCode::Internal, "cpu: no kernel for node '" + n.name + "'");
 }

@@ -19,26 +19,31 @@ Result<HParams> LlamaArch::load_hparams(const gguf::File& f) const {
   if (!kv.ok()) return kv.status();
   hp.n_head_kv = *kv;
   if (hp.n_head_kv <= 0 || hp.n_head % hp.n_head_kv != 0) {
-    return error(ErrorCode::CorruptFile, "model metadata: head_count must be a multiple of head_count_kv");
+    return error(ErrorCode::CorruptFile,
+                 "model metadata: head_count must be a multiple of head_count_kv");
   }
   if (hp.n_embd % hp.n_head != 0) {
-    return error(ErrorCode::CorruptFile, "model metadata: embedding_length is not a multiple of head_count");
+    return error(ErrorCode::CorruptFile,
+                 "model metadata: embedding_length is not a multiple of head_count");
   }
   hp.head_dim = hp.n_embd / hp.n_head;
   auto rot = f.get_int_or(a + ".rope.dimension_count", hp.head_dim);
   if (!rot.ok()) return rot.status();
   hp.n_rot = static_cast<int32_t>(*rot);
-  AUTOGLM_ASSIGN_OR_RETURN(hp.rms_eps, arch_float_or(f, a, "attention.layer_norm_rms_epsilon", 1e-5f));
+  AUTOGLM_ASSIGN_OR_RETURN(hp.rms_eps,
+                           arch_float_or(f, a, "attention.layer_norm_rms_epsilon", 1e-5f));
   AUTOGLM_ASSIGN_OR_RETURN(hp.rope_freq_base, arch_float_or(f, a, "rope.freq_base", 10000.0f));
 
   auto scaling = f.get_string(a + ".rope.scaling.type");
   const std::string type = scaling.ok() ? *scaling : "none";
   if (type == "linear") {
     AUTOGLM_ASSIGN_OR_RETURN(float factor, arch_float_or(f, a, "rope.scaling.factor", 1.0f));
-    if (factor <= 0) return error(ErrorCode::CorruptFile, "model metadata: rope.scaling.factor must be positive");
+    if (factor <= 0)
+      return error(ErrorCode::CorruptFile, "model metadata: rope.scaling.factor must be positive");
     hp.rope_freq_scale = 1.0f / factor;
   } else if (type != "none") {
-    return error(ErrorCode::Unsupported, "rope scaling type '" + type + "' is not supported (supported: none, linear)");
+    return error(ErrorCode::Unsupported,
+                 "rope scaling type '" + type + "' is not supported (supported: none, linear)");
   }
 
   const gguf::TensorInfo* emb = f.find_tensor("token_embd.weight");
@@ -53,7 +58,7 @@ void LlamaArch::declare_weights(WeightTable& t, const HParams& hp) const {
   const int64_t e = hp.n_embd, kv = hp.n_head_kv * hp.head_dim, ff = hp.n_ff;
   t.push_back({"token_embd.weight", {e, hp.n_vocab}});
   t.push_back({"output_norm.weight", {e}});
-  t.push_back({"output.weight", {e, hp.n_vocab}, false});  // absent: tied to token_embd
+  t.push_back({"output.weight", {e, hp.n_vocab}, false});     // absent: tied to token_embd
   t.push_back({"rope_freqs.weight", {hp.n_rot / 2}, false});  // llama3 frequency factors
   for (int64_t l = 0; l < hp.n_layer; ++l) {
     const std::string p = "blk." + std::to_string(l);
@@ -84,20 +89,24 @@ Result<graph::Value> LlamaArch::build(graph::Builder& b, const Weights& w, const
   attn.scale = 1.0f / std::sqrt(static_cast<float>(hp.head_dim));
   const graph::Value freq_factors = w.get("rope_freqs.weight");
 
-  graph::Value x = b.get_rows(w.get("token_embd.weight"), batch.tokens, "token_embd");  // [n_tok, n_embd]
+  graph::Value x =
+      b.get_rows(w.get("token_embd.weight"), batch.tokens, "token_embd");  // [n_tok, n_embd]
   for (int64_t l = 0; l < hp.n_layer; ++l) {
     const std::string p = "blk." + std::to_string(l);
-    graph::Value h = rms_norm_weighted(b, x, w.get(p + ".attn_norm.weight"), hp.rms_eps, p + ".attn_norm");
+    graph::Value h =
+        rms_norm_weighted(b, x, w.get(p + ".attn_norm.weight"), hp.rms_eps, p + ".attn_norm");
     graph::Value q = b.matmul(w.get(p + ".attn_q.weight"), h, p + ".attn_q");  // [n_tok, n_head*hd]
-    graph::Value k = b.matmul(w.get(p + ".attn_k.weight"), h, p + ".attn_k");  // [n_tok, n_head_kv*hd]
-    graph::Value v = b.matmul(w.get(p + ".attn_v.weight"), h, p + ".attn_v");  // [n_tok, n_head_kv*hd]
+    graph::Value k =
+        b.matmul(w.get(p + ".attn_k.weight"), h, p + ".attn_k");  // [n_tok, n_head_kv*hd]
+    graph::Value v =
+        b.matmul(w.get(p + ".attn_v.weight"), h, p + ".attn_v");  // [n_tok, n_head_kv*hd]
     rope.n_head = static_cast<int32_t>(hp.n_head);
     q = b.rope(q, batch.positions, freq_factors, rope, p + ".attn_q_rope");
     rope.n_head = static_cast<int32_t>(hp.n_head_kv);
     k = b.rope(k, batch.positions, freq_factors, rope, p + ".attn_k_rope");
     graph::Value ks = b.kv_store(kv.k[l], k, p + ".k_store");  // [n_ctx, n_head_kv*hd]
     graph::Value vs = b.kv_store(kv.v[l], v, p + ".v_store");
-    graph::Value a = b.attention(q, ks, vs, attn, p + ".attn");                // [n_tok, n_head*hd]
+    graph::Value a = b.attention(q, ks, vs, attn, p + ".attn");  // [n_tok, n_head*hd]
     graph::Value o = b.matmul(w.get(p + ".attn_output.weight"), a, p + ".attn_output");
     if (l == hp.n_layer - 1) {
       // Only the requested rows go on: prefill computes one row of logits, not n_tok.
@@ -109,7 +118,8 @@ Result<graph::Value> LlamaArch::build(graph::Builder& b, const Weights& w, const
     x = b.add(x, swiglu_ffn(b, h, w, p), p + ".ffn_residual");
   }
   x = rms_norm_weighted(b, x, w.get("output_norm.weight"), hp.rms_eps, "output_norm");
-  const graph::Value out_w = w.has("output.weight") ? w.get("output.weight") : w.get("token_embd.weight");
+  const graph::Value out_w =
+      w.has("output.weight") ? w.get("output.weight") : w.get("token_embd.weight");
   graph::Value logits = b.matmul(out_w, x, "output");  // [n_out, n_vocab]
   AUTOGLM_RETURN_IF_ERROR(b.status());
   return logits;

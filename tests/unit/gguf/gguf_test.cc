@@ -17,8 +17,9 @@ std::vector<uint8_t> read_all(const std::string& path) {
 }
 
 void write_all(const std::string& path, const std::vector<uint8_t>& bytes) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                              static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
 }
 
 std::string small_file() {
@@ -50,7 +51,8 @@ TEST(Gguf, RoundTrip) {
   EXPECT_EQ(*file.get_int("some.negative"), -7);
   EXPECT_FLOAT_EQ(static_cast<float>(*file.get_float("some.float")), 0.25f);
   EXPECT_TRUE(*file.get_bool("some.flag"));
-  EXPECT_EQ(*file.get_string_array("tokenizer.ggml.tokens"), (std::vector<std::string>{"a", "bb", "ccc"}));
+  EXPECT_EQ(*file.get_string_array("tokenizer.ggml.tokens"),
+            (std::vector<std::string>{"a", "bb", "ccc"}));
   EXPECT_EQ(file.get_float_array("tokenizer.ggml.scores")->at(2), 3.5f);
   EXPECT_EQ(*file.get_int_or("missing.key", 42), 42);
   EXPECT_EQ(file.get_int("missing.key").status().code(), ErrorCode::NotFound);

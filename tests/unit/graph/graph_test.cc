@@ -78,7 +78,8 @@ TEST(Graph, DumpNamesEveryNode) {
   Value y = f.b.matmul(f.w, f.x, "blk.0.attn_q");
   f.g.set_outputs({y.id});
   const std::string d = dump(f.g);
-  EXPECT_NE(d.find("blk.0.attn_q = MatMul(%1, %0) f32 [n_tokens, 8] (output)"), std::string::npos) << d;
+  EXPECT_NE(d.find("blk.0.attn_q = MatMul(%1, %0) f32 [n_tokens, 8] (output)"), std::string::npos)
+      << d;
 }
 
 }  // namespace

@@ -62,8 +62,8 @@ TEST(Model, GraphHasNamedNodesPerLayer) {
   ASSERT_TRUE(m.ok());
   auto g = (*m)->build_graph(32, DType::F16);
   ASSERT_TRUE(g.ok()) << g.status().to_string();
-  for (const char* name : {"token_embd", "blk.0.attn_norm", "blk.1.attn_q", "blk.1.k_store", "blk.1.attn",
-                           "blk.1.ffn_down", "output_norm", "output"}) {
+  for (const char* name : {"token_embd", "blk.0.attn_norm", "blk.1.attn_q", "blk.1.k_store",
+                           "blk.1.attn", "blk.1.ffn_down", "output_norm", "output"}) {
     EXPECT_GE(g->graph.find(name), 0) << name;
   }
   EXPECT_EQ(g->graph.node(g->logits).name, "output");

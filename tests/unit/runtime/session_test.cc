@@ -31,7 +31,8 @@ Built build(TinyLlama cfg) {
   return b;
 }
 
-std::unique_ptr<Session> session(const model::Model& m, DType kv, int threads = 2, int64_t n_batch = 512) {
+std::unique_ptr<Session> session(const model::Model& m, DType kv, int threads = 2,
+                                 int64_t n_batch = 512) {
   SessionOptions o;
   o.kv_dtype = kv;
   o.threads = threads;
@@ -61,7 +62,8 @@ TEST(Session, MatchesNaiveForwardF32) {
   const auto ref = testing::naive_llama_logits(b.cfg, b.weights, kPrompt);
   ASSERT_EQ(logits->size(), kPrompt.size() * testing::kTinyVocab);
   for (size_t t = 0; t < kPrompt.size(); ++t) {
-    EXPECT_LT(rel_err(logits->subspan(t * testing::kTinyVocab, testing::kTinyVocab), ref[t]), 2e-4) << "position " << t;
+    EXPECT_LT(rel_err(logits->subspan(t * testing::kTinyVocab, testing::kTinyVocab), ref[t]), 2e-4)
+        << "position " << t;
   }
 }
 
@@ -78,7 +80,8 @@ TEST(Session, UntiedOutputAndGqaVariants) {
     ASSERT_TRUE(logits.ok());
     const auto ref = testing::naive_llama_logits(cfg, b.weights, kPrompt);
     const size_t last = kPrompt.size() - 1;
-    EXPECT_LT(rel_err(logits->subspan(last * testing::kTinyVocab, testing::kTinyVocab), ref[last]), 2e-4)
+    EXPECT_LT(rel_err(logits->subspan(last * testing::kTinyVocab, testing::kTinyVocab), ref[last]),
+              2e-4)
         << heads << "/" << kv_heads;
   }
 }
@@ -124,7 +127,8 @@ TEST(Session, QuantizedWeightsTrackTheReference) {
     auto logits = s->decode(kPrompt);
     ASSERT_TRUE(logits.ok()) << dtype_name(dt);
     const auto ref = testing::naive_llama_logits(cfg, b.weights, kPrompt);
-    EXPECT_LT(rel_err(*logits, ref.back()), dt == DType::F16 || dt == DType::BF16 ? 1e-2 : 5e-2) << dtype_name(dt);
+    EXPECT_LT(rel_err(*logits, ref.back()), dt == DType::F16 || dt == DType::BF16 ? 1e-2 : 5e-2)
+        << dtype_name(dt);
   }
 }
 
@@ -156,7 +160,8 @@ TEST(Model, UnknownArchitectureListsSupportedOnes) {
   auto m = model::Model::load(path);
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.status().code(), ErrorCode::Unsupported);
-  EXPECT_NE(m.status().message().find("'mamba9' is not supported (supported: llama"), std::string::npos)
+  EXPECT_NE(m.status().message().find("'mamba9' is not supported (supported: llama"),
+            std::string::npos)
       << m.status().message();
 }
 

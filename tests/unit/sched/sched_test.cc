@@ -98,7 +98,8 @@ TEST(Executor, UnsupportedNodeIsNamed) {
   graph::Builder b(g);
   std::vector<uint8_t> w(dtype_row_bytes(DType::Q5_0, 32) * 4);
   graph::Value x = b.input("x", DType::F32, Shape::of({Dim::of(32), Dim::of(1)}));
-  graph::Value wt = b.weight("blk.0.odd.weight", TensorDesc::contiguous(DType::Q5_0, {32, 4}), w.data());
+  graph::Value wt =
+      b.weight("blk.0.odd.weight", TensorDesc::contiguous(DType::Q5_0, {32, 4}), w.data());
   graph::Value y = b.matmul(wt, x, "blk.0.odd");
   g.set_outputs({y.id});
   cpu::CpuDevice dev(1);

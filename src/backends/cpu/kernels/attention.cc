@@ -181,7 +181,8 @@ AUTOGLM_AVX2 void head_avx2_lanes16(const HeadJob& jin) {
     float* acc = lanes + (r % 16) * hd;
     const __m256 pr = _mm256_set1_ps(jin.scores[r]);
     for (int64_t d = 0; d < hd; d += 8) {
-      _mm256_storeu_ps(acc + d, _mm256_fmadd_ps(pr, avx2::load_f16(vr + d), _mm256_loadu_ps(acc + d)));
+      _mm256_storeu_ps(acc + d,
+                       _mm256_fmadd_ps(pr, avx2::load_f16(vr + d), _mm256_loadu_ps(acc + d)));
     }
   }
   for (int64_t d = 0; d < hd; d += 8) {

@@ -21,10 +21,10 @@ struct AttentionParams {
   size_t k_row_bytes, v_row_bytes;  // bytes per cache row (one position, all kv heads)
 };
 
-// head_dim <= 512. q: [n_tok, n_head, head_dim] f32; k, v cache: [n_ctx, n_head_kv, head_dim] in kv_type;
-// out: [n_tok, n_head, head_dim] f32. Causal; GQA: query head h reads kv head
-// h / (n_head / n_head_kv). Scores, softmax and the weighted V sum are f32. Parallel over
-// (token, head) pairs, split so each thread gets an equal share of causal work.
+// head_dim <= 512. q: [n_tok, n_head, head_dim] f32; k, v cache: [n_ctx, n_head_kv, head_dim] in
+// kv_type; out: [n_tok, n_head, head_dim] f32. Causal; GQA: query head h reads kv head h / (n_head
+// / n_head_kv). Scores, softmax and the weighted V sum are f32. Parallel over (token, head) pairs,
+// split so each thread gets an equal share of causal work.
 void attention(const float* q, const void* k_cache, const void* v_cache, float* out,
                const AttentionParams& p, int ith, int nth);
 

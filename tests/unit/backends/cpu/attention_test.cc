@@ -110,7 +110,8 @@ TEST_P(AttentionTest, CausalGqaMatchesDoubleReference) {
             // An F16 cache meets F16 operands: q and the probabilities are rounded to F16.
             const bool f16 = kv_type == DType::F16;
             auto as_kv = [&](double x) {
-              return f16 ? static_cast<double>(fp16_to_fp32(fp32_to_fp16(static_cast<float>(x)))) : x;
+              return f16 ? static_cast<double>(fp16_to_fp32(fp32_to_fp16(static_cast<float>(x))))
+                         : x;
             };
             const int64_t group = hd.n_head / hd.n_head_kv;
             for (int64_t t = 0; t < n_tok; ++t) {
@@ -131,7 +132,8 @@ TEST_P(AttentionTest, CausalGqaMatchesDoubleReference) {
                 for (auto& e : s) sum += (e = std::exp(e - max));
                 for (int64_t d = 0; d < hd.head_dim; ++d) {
                   double want = 0;
-                  for (int64_t j = 0; j < visible; ++j) want += as_kv(s[j] / sum) * v.at(j, off + d);
+                  for (int64_t j = 0; j < visible; ++j)
+                    want += as_kv(s[j] / sum) * v.at(j, off + d);
                   ASSERT_NEAR(out[(t * hd.n_head + h) * hd.head_dim + d], want, 3e-5 * q_scale)
                       << "t=" << t << " h=" << h << " d=" << d;
                 }

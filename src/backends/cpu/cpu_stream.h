@@ -1,6 +1,8 @@
 // Executes splits on the CPU: each node is one ThreadPool::run over its kernel.
 #pragma once
 
+#include <functional>
+
 #include "core/aligned.h"
 #include "core/thread_pool.h"
 #include "hal/device.h"
@@ -17,10 +19,11 @@ class CpuStream : public hal::Stream {
   Status run_node(const hal::NodeExec& ne, const hal::RunArgs& args);
   void* scratch(size_t bytes);
   // Runs fn over several parts per thread, so threads that finish early (or a worker the OS
-  // schedules late) are balanced by the pool's dynamic hand-out.
+  // schedules late) are balanced by the pool's dynamic hand-out. std::cref keeps the
+  // std::function from allocating a copy of the lambda on every op of the decode step.
   template <typename Fn>
   void par(const Fn& fn) {
-    pool_.run(fn, pool_.size() > 1 ? pool_.size() * kPartsPerThread : 1);
+    pool_.run(std::cref(fn), pool_.size() > 1 ? pool_.size() * kPartsPerThread : 1);
   }
   static constexpr int kPartsPerThread = 4;
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <vector>
 
+#include "backends/cpu/kernels/isa.h"
 #include "core/thread_pool.h"
 
 namespace autoglm::cpu {
@@ -22,6 +23,50 @@ void angle_cache(int32_t pos, const RopeParams& p, float* cos_out, float* sin_ou
   }
 }
 
+// Rotates one head. Each output fuses one product and rounds the other first, the way
+// llama.cpp's compiled RoPE evaluates it (FMA contraction), so q and k round as llama.cpp's do.
+// Normal: (x0, x1) → (x0·c − x1·s, x1·c + x0·s); NeoX: (x0·c − x1·s, x0·s + x1·c).
+template <bool kNeox>
+inline void rotate_head(const float* xh, float* yh, int half, const float* cs, const float* sn) {
+  const int64_t stride = kNeox ? 1 : 2;
+  const int64_t offset = kNeox ? half : 1;
+  for (int i = 0; i < half; ++i) {
+    const int64_t a = i * stride;
+    const float x0 = xh[a];
+    const float x1 = xh[a + offset];
+    const float x1s = x1 * sn[i];
+    yh[a] = std::fma(x0, cs[i], -x1s);
+    if constexpr (kNeox) {
+      const float x1c = x1 * cs[i];
+      yh[a + offset] = std::fma(x0, sn[i], x1c);
+    } else {
+      const float x0s = x0 * sn[i];
+      yh[a + offset] = std::fma(x1, cs[i], x0s);
+    }
+  }
+}
+
+using RotateFn = void (*)(const float*, float*, int, const float*, const float*);
+
+#if defined(__x86_64__)
+// The same code with FMA instructions instead of libm's software fma.
+AUTOGLM_AVX2 void rotate_normal_fma(const float* xh, float* yh, int half, const float* cs,
+                                    const float* sn) {
+  rotate_head<false>(xh, yh, half, cs, sn);
+}
+AUTOGLM_AVX2 void rotate_neox_fma(const float* xh, float* yh, int half, const float* cs,
+                                  const float* sn) {
+  rotate_head<true>(xh, yh, half, cs, sn);
+}
+#endif
+
+RotateFn pick_rotate(bool neox) {
+#if defined(__x86_64__)
+  if (has_avx2(active_isa())) return neox ? rotate_neox_fma : rotate_normal_fma;
+#endif
+  return neox ? rotate_head<true> : rotate_head<false>;
+}
+
 }  // namespace
 
 void rope(const float* x, float* y, int64_t n_tok, int64_t n_head, int64_t head_dim,
@@ -34,6 +79,7 @@ void rope(const float* x, float* y, int64_t n_tok, int64_t n_head, int64_t head_
   float* cs = cache.data();
   float* sn = cache.data() + half;
   int64_t cached_tok = -1;
+  const RotateFn rotate = pick_rotate(p.neox);
   for (int64_t j = j0; j < j1; ++j) {
     const int64_t t = j / n_head;
     if (t != cached_tok) {
@@ -42,16 +88,7 @@ void rope(const float* x, float* y, int64_t n_tok, int64_t n_head, int64_t head_
     }
     const float* xh = x + j * head_dim;  // [head_dim]
     float* yh = y + j * head_dim;        // [head_dim]
-    // Pair i is (a, b) = (2i, 2i+1) normally, (i, i + n_rot/2) for NeoX.
-    const int64_t stride = p.neox ? 1 : 2;
-    const int64_t offset = p.neox ? half : 1;
-    for (int i = 0; i < half; ++i) {
-      const int64_t a = i * stride;
-      const float x0 = xh[a];
-      const float x1 = xh[a + offset];
-      yh[a] = x0 * cs[i] - x1 * sn[i];
-      yh[a + offset] = x0 * sn[i] + x1 * cs[i];
-    }
+    rotate(xh, yh, half, cs, sn);
     for (int64_t d = p.n_rot; d < head_dim; ++d) yh[d] = xh[d];
   }
 }

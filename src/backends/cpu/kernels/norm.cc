@@ -9,10 +9,11 @@
 namespace autoglm::cpu {
 namespace {
 
-// Double accumulation as ggml does, so long rows lose no precision.
+// Squares rounded to float, summed in double, as ggml does: the same mean to the last bit keeps
+// the next matmul's 8-bit activations identical to llama.cpp's.
 double sum_squares_scalar(const float* x, int64_t n) {
   double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);
   return sum;
 }
 
@@ -23,10 +24,9 @@ AUTOGLM_AVX2 double sum_squares_avx2(const float* x, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m256 v = _mm256_loadu_ps(x + i);
-    const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
-    const __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
-    acc0 = _mm256_fmadd_pd(lo, lo, acc0);
-    acc1 = _mm256_fmadd_pd(hi, hi, acc1);
+    const __m256 sq = _mm256_mul_ps(v, v);
+    acc0 = _mm256_add_pd(acc0, _mm256_cvtps_pd(_mm256_castps256_ps128(sq)));
+    acc1 = _mm256_add_pd(acc1, _mm256_cvtps_pd(_mm256_extractf128_ps(sq, 1)));
   }
   const __m256d acc = _mm256_add_pd(acc0, acc1);
   __m128d s = _mm_add_pd(_mm256_castpd256_pd128(acc), _mm256_extractf128_pd(acc, 1));

@@ -14,9 +14,10 @@
 namespace autoglm::reference {
 namespace {
 
-// Logit differences below this are rounding noise between the engines: llama.cpp's own batched and
-// one-token-at-a-time passes differ by up to ~1.3 on this model (see make_goldens.py).
-constexpr float kNearTie = 0.25f;
+// Logit gaps below this are rounding noise between the engines: on the teacher-forced text their
+// logits differ by 0.13 on average and up to 0.86, and llama.cpp's own batched and one-token-at-a-
+// time passes differ by up to 1.3 on this model (see make_goldens.py).
+constexpr float kNearTie = 0.5f;
 
 class ModelAgreement : public ::testing::Test {
  protected:

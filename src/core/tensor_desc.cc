@@ -24,12 +24,6 @@ size_t TensorDesc::bytes() const {
   return extent;
 }
 
-bool TensorDesc::is_contiguous() const {
-  return strides[0] == static_cast<int64_t>(dtype_info(dtype).type_size) &&
-         strides[1] == static_cast<int64_t>(row_bytes()) && strides[2] == strides[1] * dims[1] &&
-         strides[3] == strides[2] * dims[2];
-}
-
 std::string TensorDesc::shape_string() const {
   std::string s = "[";
   for (int i = 0; i < n_dims; ++i) {

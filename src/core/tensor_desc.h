@@ -30,8 +30,7 @@ struct TensorDesc {
   int64_t elements() const { return dims[0] * dims[1] * dims[2] * dims[3]; }
   int64_t rows() const { return dims[1] * dims[2] * dims[3]; }
   size_t row_bytes() const { return dtype_row_bytes(dtype, dims[0]); }
-  size_t bytes() const;  // extent of the tensor's memory
-  bool is_contiguous() const;
+  size_t bytes() const;              // extent of the tensor's memory
   std::string shape_string() const;  // "[576, 49152]"
 };
 

@@ -460,10 +460,6 @@ Result<double> File::get_float_or(std::string_view key, double fallback) const {
   return find(key) ? get_float(key) : Result<double>(fallback);
 }
 
-Result<bool> File::get_bool_or(std::string_view key, bool fallback) const {
-  return find(key) ? get_bool(key) : Result<bool>(fallback);
-}
-
 Result<std::vector<std::string>> File::get_string_array(std::string_view key) const {
   const Value* v = find(key);
   if (!v) return missing(key);

@@ -88,7 +88,6 @@ class File {
   // Defaults for optional keys; a present key of the wrong type is still an error.
   Result<int64_t> get_int_or(std::string_view key, int64_t fallback) const;
   Result<double> get_float_or(std::string_view key, double fallback) const;
-  Result<bool> get_bool_or(std::string_view key, bool fallback) const;
   // String array (e.g. tokenizer.ggml.tokens); InvalidArgument if not an array of strings.
   Result<std::vector<std::string>> get_string_array(std::string_view key) const;
   // Numeric array as int64 / float (e.g. token_type, scores).

@@ -97,9 +97,6 @@ Value make_array(ValueType et, const std::vector<T>& items, F make) {
 void Writer::set_u32(const std::string& key, uint32_t v) {
   kv_.emplace_back(key, scalar(ValueType::U32, v));
 }
-void Writer::set_u64(const std::string& key, uint64_t v) {
-  kv_.emplace_back(key, scalar(ValueType::U64, v));
-}
 void Writer::set_bool(const std::string& key, bool v) {
   kv_.emplace_back(key, scalar(ValueType::Bool, v));
 }

@@ -17,8 +17,6 @@ class CpuDevice : public hal::Device {
   hal::BufferType& buffer_type() override;
   std::unique_ptr<hal::Stream> create_stream() override;
 
-  ThreadPool& pool() { return pool_; }
-
  private:
   ThreadPool pool_;
   std::unique_ptr<hal::BufferType> buffer_type_;

@@ -63,15 +63,18 @@ Result<std::span<const float>> Session::decode(std::span<const int32_t> tokens, 
     }
   }
   logits_.clear();
+  std::span<const float> out;
   for (size_t start = 0; start < tokens.size(); start += static_cast<size_t>(n_batch_)) {
     const size_t n = std::min(tokens.size() - start, static_cast<size_t>(n_batch_));
-    AUTOGLM_RETURN_IF_ERROR(run_chunk(tokens.subspan(start, n), all_logits));
+    AUTOGLM_ASSIGN_OR_RETURN(out, run_chunk(tokens.subspan(start, n), all_logits));
+    if (all_logits) logits_.insert(logits_.end(), out.begin(), out.end());
   }
-  const size_t nv = static_cast<size_t>(n_vocab());
-  return std::span<const float>(logits_.data(), all_logits ? logits_.size() : nv);
+  // The last row stays in the plan's memory: a decode step copies no logits.
+  return all_logits ? std::span<const float>(logits_) : out;
 }
 
-Status Session::run_chunk(std::span<const int32_t> tokens, bool all_logits) {
+Result<std::span<const float>> Session::run_chunk(std::span<const int32_t> tokens,
+                                                  bool all_logits) {
   const int64_t n = static_cast<int64_t>(tokens.size());
   positions_.resize(tokens.size());
   for (int64_t i = 0; i < n; ++i) positions_[i] = static_cast<int32_t>(n_past_ + i);
@@ -97,11 +100,9 @@ Status Session::run_chunk(std::span<const int32_t> tokens, bool all_logits) {
   args.n_past = n_past_;
   AUTOGLM_ASSIGN_OR_RETURN(const sched::Plan* plan, executor_->run(b, inputs, args));
   const hal::TensorRef& out = plan->tensors[graph_.logits];  // [n_out, n_vocab]
-  const auto* p = static_cast<const float*>(out.data);
-  if (!all_logits) logits_.clear();  // only the last chunk's last row is wanted
-  logits_.insert(logits_.end(), p, p + out.desc.elements());
   n_past_ += n;
-  return {};
+  return std::span<const float>(static_cast<const float*>(out.data),
+                                static_cast<size_t>(out.desc.elements()));
 }
 
 }  // namespace autoglm::runtime

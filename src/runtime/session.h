@@ -30,7 +30,8 @@ class Session {
                                                  const SessionOptions& opts);
 
   // Appends tokens to the sequence and returns logits [n_vocab] of the last one, or with
-  // all_logits [tokens.size(), n_vocab]. OutOfRange when the context would overflow.
+  // all_logits [tokens.size(), n_vocab]; valid until the next decode. OutOfRange when the
+  // context would overflow.
   Result<std::span<const float>> decode(std::span<const int32_t> tokens, bool all_logits = false);
 
   void reset() { n_past_ = 0; }
@@ -47,8 +48,8 @@ class Session {
 
  private:
   Session(const model::Model& m) : model_(m) {}
-  // One graph run over up to n_batch tokens; appends wanted logits to logits_.
-  Status run_chunk(std::span<const int32_t> tokens, bool all_logits);
+  // One graph run over up to n_batch tokens; the wanted logits rows, valid until the next run.
+  Result<std::span<const float>> run_chunk(std::span<const int32_t> tokens, bool all_logits);
 
   const model::Model& model_;
   std::unique_ptr<hal::Device> device_;
@@ -59,7 +60,7 @@ class Session {
   int64_t n_ctx_ = 0;
   int64_t n_batch_ = 512;
   int64_t n_past_ = 0;
-  std::vector<float> logits_;
+  std::vector<float> logits_;  // all_logits results, gathered across chunks
   std::vector<int32_t> positions_, out_ids_;
 };
 

@@ -15,10 +15,8 @@ namespace {
 using testing::Outcome;
 using testing::run_cli;
 
-std::string tiny_model(testing::TinyLlama cfg = {}) {
-  const std::string path = testing::temp_path("cli_tiny");
-  EXPECT_TRUE(testing::write_tiny_llama(path, cfg).ok());
-  return path;
+std::string tiny_model(const testing::TinyLlama& cfg = {}) {
+  return testing::tiny_llama_file(cfg);
 }
 
 std::vector<uint8_t> read_all(const std::string& path) {

@@ -13,11 +13,7 @@ namespace {
 using testing::run_cli;
 
 const std::string& tiny() {
-  static const std::string path = [] {
-    std::string p = testing::temp_path("cli_ok");
-    EXPECT_TRUE(testing::write_tiny_llama(p, {}).ok());
-    return p;
-  }();
+  static const std::string path = testing::tiny_llama_file();
   return path;
 }
 

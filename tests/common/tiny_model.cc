@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 
@@ -151,6 +153,17 @@ Result<TinyLlamaWeights> write_tiny_llama(const std::string& path, const TinyLla
   }
   AUTOGLM_RETURN_IF_ERROR(w.write(path));
   return out;
+}
+
+std::string tiny_llama_file(const TinyLlama& cfg, TinyLlamaWeights* weights) {
+  const std::string path = temp_path("tiny_llama");
+  auto w = write_tiny_llama(path, cfg);
+  if (!w.ok()) {
+    std::fprintf(stderr, "cannot write the tiny test model: %s\n", w.status().to_string().c_str());
+    std::abort();
+  }
+  if (weights) *weights = std::move(*w);
+  return path;
 }
 
 }  // namespace autoglm::testing

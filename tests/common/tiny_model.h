@@ -40,6 +40,10 @@ struct TinyLlamaWeights {
 
 Result<TinyLlamaWeights> write_tiny_llama(const std::string& path, const TinyLlama& cfg);
 
+// write_tiny_llama into a fresh temp file; returns its path and, if asked, the weights. A write
+// failure is a broken fixture, not a test outcome: it aborts with the error.
+std::string tiny_llama_file(const TinyLlama& cfg = {}, TinyLlamaWeights* weights = nullptr);
+
 // A unique temporary path under the system temp dir.
 std::string temp_path(const std::string& stem);
 

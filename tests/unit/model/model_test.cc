@@ -7,9 +7,7 @@ namespace autoglm::model {
 namespace {
 
 Result<std::unique_ptr<Model>> load(const testing::TinyLlama& cfg) {
-  const std::string path = testing::temp_path("model_test");
-  EXPECT_TRUE(testing::write_tiny_llama(path, cfg).ok());
-  return Model::load(path);
+  return Model::load(testing::tiny_llama_file(cfg));
 }
 
 TEST(Model, ReadsLlamaHyperParameters) {
@@ -55,6 +53,17 @@ TEST(Model, MissingTensorIsNamed) {
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.status().code(), ErrorCode::CorruptFile);
   EXPECT_NE(m.status().message().find("'blk.1.ffn_up.weight' is missing"), std::string::npos);
+}
+
+TEST(Model, UnknownArchitectureListsSupportedOnes) {
+  testing::TinyLlama cfg;
+  cfg.arch = "mamba9";
+  auto m = Model::load(testing::tiny_llama_file(cfg));
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), ErrorCode::Unsupported);
+  EXPECT_NE(m.status().message().find("'mamba9' is not supported (supported: llama"),
+            std::string::npos)
+      << m.status().message();
 }
 
 TEST(Model, GraphHasNamedNodesPerLayer) {

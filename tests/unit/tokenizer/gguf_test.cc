@@ -1,23 +1,19 @@
 // Loading a tokenizer from GGUF metadata written with gguf::Writer.
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "gguf/file.h"
 #include "gguf/writer.h"
 #include "test_vocabs.h"
+#include "tiny_model.h"
 #include "tokenizer/tokenizer.h"
 
 namespace autoglm::tokenizer {
 namespace {
 
 using Ids = std::vector<int32_t>;
-
-std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + "/autoglm_tok_" + name + ".gguf";
-}
 
 gguf::Writer tokenizer_writer(const VocabConfig& c) {
   gguf::Writer w;
@@ -33,12 +29,11 @@ gguf::Writer tokenizer_writer(const VocabConfig& c) {
 }
 
 std::unique_ptr<gguf::File> write_and_open(const gguf::Writer& w, const std::string& name) {
-  const std::string path = temp_path(name);
+  const std::string path = autoglm::testing::temp_path("tok_" + name);
   const Status st = w.write(path);
   EXPECT_TRUE(st.ok()) << st.to_string();
   auto f = gguf::File::open(path);
   EXPECT_TRUE(f.ok()) << f.status().to_string();
-  std::remove(path.c_str());  // the mapping stays valid
   return std::move(f).value();
 }
 

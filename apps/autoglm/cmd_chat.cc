@@ -24,10 +24,11 @@ int chat(const ChatArgs& a) {
   if (!loaded.ok()) return report(loaded.status());
   const auto& tok = *loaded->tokenizer;
   runtime::Session& s = *loaded->session;
-  auto tmpl = loaded->model->file().get_string("tokenizer.chat_template");
-  if (!tmpl.ok())
+  const std::string& tmpl = tok.chat_template();
+  if (tmpl.empty()) {
     return report(
         error(ErrorCode::Unsupported, "this model has no chat template; use `autoglm run`"));
+  }
   const bool interactive = isatty(STDIN_FILENO);
   if (interactive) std::cerr << "Type a message and press Enter; Ctrl-D to quit.\n";
 
@@ -41,7 +42,7 @@ int chat(const ChatArgs& a) {
     if (!std::getline(std::cin, line)) break;
     if (line.empty()) continue;
     messages.push_back({"user", line});
-    auto text = tokenizer::apply_chat_template(*tmpl, messages, true);
+    auto text = tokenizer::apply_chat_template(tmpl, messages, true);
     if (!text.ok()) return report(text.status());
     const std::vector<int32_t> all = tok.encode(*text, tok.add_bos(), true);
     // Keep the KV rows of the longest common prefix with what the session already evaluated;

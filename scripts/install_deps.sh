@@ -8,7 +8,9 @@ readonly PACKAGES=(
   python3 python3-pip python3-venv
   libcli11-dev nlohmann-json3-dev libpcre2-dev
   libgtest-dev googletest libbenchmark-dev
-  clang-format unzip ca-certificates
+  clang-format unzip ca-certificates ccache
+  libcpp-httplib-dev
+  ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
 )
 
 log() { echo "[install_deps] $*"; }

@@ -39,7 +39,10 @@ int inspect(const InspectArgs& a) {
   if (a.graph) {
     auto m = model::Model::load(a.file);
     if (!m.ok()) return report(m.status());
-    auto g = (*m)->build_graph(256, DType::F16);
+    model::KvLayout kv;  // the graph's shape does not depend on the cache size
+    kv.n_blocks = 16;
+    kv.table_width = 16;
+    auto g = (*m)->build_graph(kv);
     if (!g.ok()) return report(g.status());
     std::printf("graph     %zu nodes (symbols:", g->graph.nodes().size());
     for (const auto& s : g->graph.symbols()) std::printf(" %s", s.c_str());

@@ -28,6 +28,12 @@ const char* error_code_name(ErrorCode code) {
       return "deadline_exceeded";
     case ErrorCode::Unavailable:
       return "unavailable";
+    case ErrorCode::QueueFull:
+      return "queue_full";
+    case ErrorCode::QueueTimeout:
+      return "queue_timeout";
+    case ErrorCode::Unauthenticated:
+      return "unauthenticated";
   }
   return "unknown";
 }

@@ -21,7 +21,10 @@ enum class ErrorCode : int32_t {
   Internal = 8,           // a bug: please report
   Cancelled = 9,
   DeadlineExceeded = 10,
-  Unavailable = 11,
+  Unavailable = 11,      // not ready: loading or draining
+  QueueFull = 12,        // admission refused: the waiting queue is full; retry later
+  QueueTimeout = 13,     // waited in the queue past its deadline without starting
+  Unauthenticated = 14,  // missing or wrong credentials
 };
 
 const char* error_code_name(ErrorCode code);

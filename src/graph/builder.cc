@@ -83,12 +83,14 @@ Value Builder::softmax(Value x, float scale, const std::string& name) {
   return push(OpKind::Softmax, name, DType::F32, {}, {x.id}, p);
 }
 
-Value Builder::kv_store(Value cache, Value src, const std::string& name) {
-  return push(OpKind::KvStore, name, DType::F32, {}, {cache.id, src.id});
+Value Builder::kv_store(Value cache, Value src, Value slots, const std::string& name) {
+  return push(OpKind::KvStore, name, DType::F32, {}, {cache.id, src.id, slots.id});
 }
 
-Value Builder::attention(Value q, Value k, Value v, const OpParams& p, const std::string& name) {
-  return push(OpKind::Attention, name, DType::F32, {}, {q.id, k.id, v.id}, p);
+Value Builder::attention(Value q, Value k, Value v, const PagedView& kv, const OpParams& p,
+                         const std::string& name) {
+  return push(OpKind::Attention, name, DType::F32, {},
+              {q.id, k.id, v.id, kv.positions.id, kv.tok_seq.id, kv.block_tables.id}, p);
 }
 
 }  // namespace autoglm::graph

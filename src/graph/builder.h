@@ -33,8 +33,15 @@ class Builder {
   Value rope(Value x, Value positions, Value freq_factors, const OpParams& p,
              const std::string& name);
   Value softmax(Value x, float scale, const std::string& name);
-  Value kv_store(Value cache, Value src, const std::string& name);
-  Value attention(Value q, Value k, Value v, const OpParams& p, const std::string& name);
+  Value kv_store(Value cache, Value src, Value slots, const std::string& name);
+  // The per-token inputs that locate each token's visible positions in the paged KV cache.
+  struct PagedView {
+    Value positions;     // [n_tok] i32
+    Value tok_seq;       // [n_tok] i32
+    Value block_tables;  // [n_seqs, width] i32
+  };
+  Value attention(Value q, Value k, Value v, const PagedView& kv, const OpParams& p,
+                  const std::string& name);
 
  private:
   Value push(OpKind op, const std::string& name, DType dtype, Shape shape, std::vector<NodeId> in,

@@ -21,9 +21,10 @@ size_t arity(OpKind op) {
     case OpKind::Softmax:
       return 1;
     case OpKind::Rope:
-      return 3;  // third may be -1 (no freq factors)
+    case OpKind::KvStore:
+      return 3;  // Rope's third may be -1 (no freq factors)
     case OpKind::Attention:
-      return 3;
+      return 6;
     default:
       return 2;
   }
@@ -44,6 +45,9 @@ Result<Inferred> infer(const Graph& g, const Node& n) {
   }
   auto in = [&](size_t i) -> const Node& { return g.node(n.inputs[i]); };
   auto f32_2d = [&](const Node& x) { return x.dtype == DType::F32 && x.shape.n_dims <= 2; };
+  auto i32_vector_of = [](const Node& x, const Dim& len) {
+    return x.dtype == DType::I32 && x.shape.n_dims == 1 && x.shape.dims[0] == len;
+  };
 
   switch (n.op) {
     case OpKind::Input:
@@ -104,6 +108,7 @@ Result<Inferred> infer(const Graph& g, const Node& n) {
       if (!f32_2d(src) || !(src.shape.dims[0] == cache.shape.dims[0])) {
         return bad(n, "source rows must match the cache row length");
       }
+      if (!i32_vector_of(in(2), src.shape.dims[1])) return bad(n, "slots must be [n_tok] i32");
       return Inferred{cache.dtype, cache.shape};
     }
     case OpKind::Attention: {
@@ -119,6 +124,12 @@ Result<Inferred> infer(const Graph& g, const Node& n) {
       }
       if (p.n_head_kv <= 0 || p.n_head % p.n_head_kv != 0)
         return bad(n, "n_head must be a multiple of n_head_kv");
+      if (p.block_size <= 0) return bad(n, "block_size must be positive");
+      if (!i32_vector_of(in(3), q.shape.dims[1]) || !i32_vector_of(in(4), q.shape.dims[1])) {
+        return bad(n, "positions and tok_seq must be [n_tok] i32");
+      }
+      if (in(5).dtype != DType::I32 || in(5).shape.n_dims != 2)
+        return bad(n, "block_tables must be [n_seqs, width] i32");
       return Inferred{DType::F32, q.shape};
     }
   }

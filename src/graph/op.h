@@ -7,19 +7,24 @@
 namespace autoglm::graph {
 
 enum class OpKind : uint8_t {
-  Input,      // fed by the caller each run (token ids, positions, output row ids)
-  Weight,     // constant tensor bound to model memory (zero-copy)
-  KvCache,    // persistent state bound by the session (one K or V cache of a layer)
-  GetRows,    // out[i] = table[ids[i]]                 in: table, ids
-  RmsNorm,    // x / rms(x)                             in: x
-  Mul,        // a * b, b broadcast over rows           in: a, b
-  Add,        // a + b, b broadcast over rows           in: a, b
-  Silu,       // x * sigmoid(x)                         in: x
-  MatMul,     // x · wᵀ                                 in: w [n_out, k], x [n_tok, k]
-  Rope,       // rotary position embedding             in: x, positions[, freq_factors]
-  Softmax,    // softmax(x * scale) per row            in: x
-  KvStore,    // writes rows at n_past into a cache    in: cache, src; out aliases the cache
-  Attention,  // causal GQA attention over the cache   in: q, k_cache(after store), v_cache
+  Input,    // fed by the caller each run (token ids, positions, KV slots, block tables, ...)
+  Weight,   // constant tensor bound to model memory (zero-copy)
+  KvCache,  // persistent state: one layer's K or V pool, [n_slots, n_head_kv*head_dim]
+  GetRows,  // out[i] = table[ids[i]]                 in: table, ids
+  RmsNorm,  // x / rms(x)                             in: x
+  Mul,      // a * b, b broadcast over rows           in: a, b
+  Add,      // a + b, b broadcast over rows           in: a, b
+  Silu,     // x * sigmoid(x)                         in: x
+  MatMul,   // x · wᵀ                                 in: w [n_out, k], x [n_tok, k]
+  Rope,     // rotary position embedding             in: x, positions[, freq_factors]
+  Softmax,  // softmax(x * scale) per row            in: x
+  KvStore,  // cache[slots[i]] = src[i]               in: cache, src, slots; out aliases cache
+  // Causal GQA attention through block tables. Token t of sequence s = tok_seq[t] sees
+  // positions [0, positions[t]]; position p of s lives in cache row
+  // block_tables[s][p / block_size] * block_size + p % block_size.
+  //                                       in: q, k_cache, v_cache (after their stores),
+  //                                           positions, tok_seq, block_tables [n_seqs, width]
+  Attention,
 };
 
 std::string_view op_name(OpKind op);
@@ -36,6 +41,7 @@ struct OpParams {
   int32_t n_head = 0;
   int32_t n_head_kv = 0;
   int32_t head_dim = 0;
+  int32_t block_size = 0;  // Attention: KV rows per block
 };
 
 }  // namespace autoglm::graph

@@ -41,7 +41,7 @@ class Stream {
  public:
   virtual ~Stream() = default;
   // Runs the split's nodes in order; may return before completion on async devices.
-  virtual Status compute(const SplitExec& split, const RunArgs& args) = 0;
+  virtual Status compute(const SplitExec& split) = 0;
   virtual void synchronize() = 0;  // waits for everything queued on this stream
 };
 

@@ -21,11 +21,6 @@ struct NodeExec {
   std::vector<TensorRef> in;  // in node input order; data null for an absent optional input
 };
 
-// Values that change every run without changing the plan.
-struct RunArgs {
-  int64_t n_past = 0;  // tokens already in the KV cache before this batch
-};
-
 struct SplitExec {
   std::vector<NodeExec> nodes;
 };

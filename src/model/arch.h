@@ -49,17 +49,19 @@ class Weights {
   std::vector<std::pair<std::string, graph::Value>> values_;
 };
 
-// Graph inputs for one batch of tokens of one sequence.
+// Graph inputs for one batch of tokens from any number of sequences.
 struct BatchView {
-  graph::Value tokens;     // [n_tokens] i32
-  graph::Value positions;  // [n_tokens] i32
-  graph::Value out_ids;    // [n_outputs] i32: rows whose logits are wanted
+  graph::Value tokens;              // [n_tokens] i32
+  graph::Value kv_slots;            // [n_tokens] i32: cache row each token's K/V is written to
+  graph::Builder::PagedView paged;  // positions, tok_seq, block_tables for attention
+  graph::Value out_ids;             // [n_outputs] i32: rows whose logits are wanted
 };
 
-// Per-layer K and V cache nodes, [n_ctx, n_head_kv * head_dim].
+// Per-layer K and V cache nodes, [n_slots, n_head_kv * head_dim].
 struct KvView {
   std::vector<graph::Value> k;
   std::vector<graph::Value> v;
+  int32_t block_size = 0;
 };
 
 class Arch {

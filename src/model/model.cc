@@ -53,25 +53,37 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& path) {
   return m;
 }
 
-Result<ModelGraph> Model::build_graph(int64_t n_ctx, DType kv_dtype) const {
+Result<ModelGraph> Model::build_graph(const KvLayout& layout) const {
+  if (layout.n_blocks <= 0 || layout.block_size <= 0 || layout.table_width <= 0) {
+    return error(ErrorCode::InvalidArgument,
+                 "KV layout needs positive blocks, block size and width");
+  }
   ModelGraph mg;
   graph::Builder b(mg.graph);
   mg.n_tokens = mg.graph.add_symbol("n_tokens");
   mg.n_outputs = mg.graph.add_symbol("n_outputs");
-  const graph::Dim T = graph::Dim::symbol(mg.n_tokens);
+  mg.n_seqs = mg.graph.add_symbol("n_seqs");
+  const graph::Shape per_token = graph::Shape::of({graph::Dim::symbol(mg.n_tokens)});
   BatchView batch;
-  batch.tokens = b.input("inp_tokens", DType::I32, graph::Shape::of({T}));
-  batch.positions = b.input("inp_pos", DType::I32, graph::Shape::of({T}));
+  batch.tokens = b.input("inp_tokens", DType::I32, per_token);
+  batch.kv_slots = b.input("inp_kv_slots", DType::I32, per_token);
+  batch.paged.positions = b.input("inp_pos", DType::I32, per_token);
+  batch.paged.tok_seq = b.input("inp_tok_seq", DType::I32, per_token);
+  batch.paged.block_tables = b.input(
+      "inp_block_tables", DType::I32,
+      graph::Shape::of({graph::Dim::of(layout.table_width), graph::Dim::symbol(mg.n_seqs)}));
   batch.out_ids =
       b.input("inp_out_ids", DType::I32, graph::Shape::of({graph::Dim::symbol(mg.n_outputs)}));
 
   KvView kv;
+  kv.block_size = static_cast<int32_t>(layout.block_size);
   const int64_t row = hp_.n_head_kv * hp_.head_dim;
-  const graph::Shape kv_shape = graph::Shape::of({graph::Dim::of(row), graph::Dim::of(n_ctx)});
+  const graph::Shape kv_shape =
+      graph::Shape::of({graph::Dim::of(row), graph::Dim::of(layout.n_blocks * layout.block_size)});
   for (int64_t l = 0; l < hp_.n_layer; ++l) {
     const std::string p = "cache." + std::to_string(l);
-    kv.k.push_back(b.kv_cache(p + ".k", kv_dtype, kv_shape, static_cast<int32_t>(2 * l)));
-    kv.v.push_back(b.kv_cache(p + ".v", kv_dtype, kv_shape, static_cast<int32_t>(2 * l + 1)));
+    kv.k.push_back(b.kv_cache(p + ".k", layout.dtype, kv_shape, static_cast<int32_t>(2 * l)));
+    kv.v.push_back(b.kv_cache(p + ".v", layout.dtype, kv_shape, static_cast<int32_t>(2 * l + 1)));
   }
 
   Weights w;
@@ -90,6 +102,9 @@ Result<ModelGraph> Model::build_graph(int64_t n_ctx, DType kv_dtype) const {
   // Passes renumber nodes: find the handles again by name.
   mg.tokens = mg.graph.find("inp_tokens");
   mg.positions = mg.graph.find("inp_pos");
+  mg.kv_slots = mg.graph.find("inp_kv_slots");
+  mg.tok_seq = mg.graph.find("inp_tok_seq");
+  mg.block_tables = mg.graph.find("inp_block_tables");
   mg.out_ids = mg.graph.find("inp_out_ids");
   mg.logits = mg.graph.outputs().front();
   return mg;

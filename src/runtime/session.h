@@ -1,5 +1,5 @@
-// A session: one model instance with its KV cache, graph and plan cache, evaluating one
-// sequence of tokens incrementally.
+// A session: one sequence evaluated incrementally on its own BatchRunner, whose paged KV cache
+// it lays out contiguously (block i holds positions [i*bs, (i+1)*bs)).
 #pragma once
 
 #include <algorithm>
@@ -8,10 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/aligned.h"
-#include "hal/device.h"
-#include "model/model.h"
-#include "sched/executor.h"
+#include "runtime/batch_runner.h"
 
 namespace autoglm::runtime {
 
@@ -39,32 +36,22 @@ class Session {
   void truncate(int64_t n) { n_past_ = std::min(n_past_, std::max<int64_t>(n, 0)); }
   int64_t n_past() const { return n_past_; }
   int64_t n_ctx() const { return n_ctx_; }
-  int64_t n_vocab() const { return model_.hparams().n_vocab; }
-  size_t kv_bytes() const { return kv_bytes_; }
-  const model::Model& model() const { return model_; }
-  const model::ModelGraph& graph() const { return graph_; }
-  hal::Device& device() { return *device_; }
-  const sched::ExecutorStats& exec_stats() const { return executor_->stats(); }
+  int64_t n_vocab() const { return runner_->n_vocab(); }
+  size_t kv_bytes() const { return runner_->kv_bytes(); }
+  const model::Model& model() const { return runner_->model(); }
+  const model::ModelGraph& graph() const { return runner_->graph(); }
+  hal::Device& device() { return runner_->device(); }
+  const sched::ExecutorStats& exec_stats() const { return runner_->exec_stats(); }
 
  private:
-  Session(const model::Model& m) : model_(m) {}
-  // One graph run over up to n_batch tokens; the wanted logits rows, valid until the next run.
-  Result<std::span<const float>> run_chunk(std::span<const int32_t> tokens, bool all_logits);
+  Session() = default;
 
-  const model::Model& model_;
-  std::unique_ptr<hal::Device> device_;
-  std::vector<std::unique_ptr<hal::Buffer>> kv_;
-  size_t kv_bytes_ = 0;
-  model::ModelGraph graph_;
-  std::unique_ptr<sched::Executor> executor_;
+  std::unique_ptr<BatchRunner> runner_;
+  std::vector<int32_t> blocks_;  // identity block table: 0, 1, 2, ...
   int64_t n_ctx_ = 0;
   int64_t n_batch_ = 512;
   int64_t n_past_ = 0;
   std::vector<float> logits_;  // all_logits results, gathered across chunks
-  std::vector<int32_t> positions_, out_ids_;
 };
-
-// Registers the built-in backends once (idempotent).
-void register_builtin_backends();
 
 }  // namespace autoglm::runtime

@@ -40,8 +40,13 @@ Result<std::unique_ptr<Plan>> Executor::build_plan(const graph::Bindings& bindin
 
   hal::BufferType& bt = device_.buffer_type();
   plan->memory = plan_memory(g_, order, bindings, bt.alignment());
-  AUTOGLM_ASSIGN_OR_RETURN(plan->arena, bt.allocate(plan->memory.arena_bytes));
-  auto* base = static_cast<uint8_t*>(plan->arena->data());
+  if (!arena_ || arena_->size() < plan->memory.arena_bytes) {
+    stats_.plans_evicted += cache_.size();
+    cache_.clear();
+    arena_.reset();
+    AUTOGLM_ASSIGN_OR_RETURN(arena_, bt.allocate(plan->memory.arena_bytes));
+  }
+  auto* base = static_cast<uint8_t*>(arena_->data());
 
   plan->tensors.resize(g_.nodes().size());
   for (graph::NodeId id : order) {
@@ -88,8 +93,7 @@ Result<std::unique_ptr<Plan>> Executor::build_plan(const graph::Bindings& bindin
   return plan;
 }
 
-Result<const Plan*> Executor::run(const graph::Bindings& bindings, std::span<const Input> inputs,
-                                  const hal::RunArgs& args) {
+Result<const Plan*> Executor::run(const graph::Bindings& bindings, std::span<const Input> inputs) {
   AUTOGLM_ASSIGN_OR_RETURN(const Plan* plan, plan_for(bindings));
   for (const Input& in : inputs) {
     const hal::TensorRef& t = plan->tensors[in.node];
@@ -99,7 +103,7 @@ Result<const Plan*> Executor::run(const graph::Bindings& bindings, std::span<con
     std::memcpy(t.data, in.bytes.data(), in.bytes.size());
   }
   for (const hal::SplitExec& exec : plan->execs) {
-    AUTOGLM_RETURN_IF_ERROR(stream_->compute(exec, args));
+    AUTOGLM_RETURN_IF_ERROR(stream_->compute(exec));
   }
   stream_->synchronize();
   ++stats_.runs;

@@ -16,8 +16,7 @@ namespace autoglm::sched {
 
 struct Plan {
   graph::Bindings bindings;
-  MemoryPlan memory;
-  std::unique_ptr<hal::Buffer> arena;
+  MemoryPlan memory;  // offsets into the executor's arena, which every plan shares
   std::vector<Split> splits;
   std::vector<hal::SplitExec> execs;    // one per split
   std::vector<hal::TensorRef> tensors;  // per node id
@@ -48,10 +47,12 @@ class Executor {
     graph::NodeId node;
     std::span<const uint8_t> bytes;
   };
-  Result<const Plan*> run(const graph::Bindings& bindings, std::span<const Input> inputs,
-                          const hal::RunArgs& args);
+  Result<const Plan*> run(const graph::Bindings& bindings, std::span<const Input> inputs);
 
   const ExecutorStats& stats() const { return stats_; }
+
+  // Plans kept at most; a server sees many batch shapes.
+  static constexpr size_t kMaxPlans = 64;
 
  private:
   Result<std::unique_ptr<Plan>> build_plan(const graph::Bindings& bindings);
@@ -60,13 +61,15 @@ class Executor {
   hal::Device& device_;
   std::unique_ptr<hal::Stream> stream_;
   std::vector<StateBinding> state_;
-  // Plans by bindings with a last-use tick; bounded, since every distinct prompt length makes
-  // one and each holds an arena.
+  // One arena for all plans: only one plan runs at a time, so a cached plan costs its offsets,
+  // not its memory. It grows to the largest plan seen; growing drops the plans that point into
+  // the old one.
+  std::unique_ptr<hal::Buffer> arena_;
+  // Plans by bindings with a last-use tick.
   struct Cached {
     std::unique_ptr<Plan> plan;
     uint64_t last_use = 0;
   };
-  static constexpr size_t kMaxPlans = 8;
   std::map<graph::Bindings, Cached> cache_;
   uint64_t tick_ = 0;
   ExecutorStats stats_;

@@ -25,12 +25,12 @@ void* CpuStream::scratch(size_t bytes) {
   return scratch_.get();
 }
 
-Status CpuStream::compute(const hal::SplitExec& split, const hal::RunArgs& args) {
-  for (const hal::NodeExec& ne : split.nodes) AUTOGLM_RETURN_IF_ERROR(run_node(ne, args));
+Status CpuStream::compute(const hal::SplitExec& split) {
+  for (const hal::NodeExec& ne : split.nodes) AUTOGLM_RETURN_IF_ERROR(run_node(ne));
   return {};
 }
 
-Status CpuStream::run_node(const hal::NodeExec& ne, const hal::RunArgs& args) {
+Status CpuStream::run_node(const hal::NodeExec& ne) {
   using graph::OpKind;
   const graph::Node& n = *ne.node;
   const hal::TensorRef& out = ne.out;
@@ -106,33 +106,35 @@ Status CpuStream::run_node(const hal::NodeExec& ne, const hal::RunArgs& args) {
       return {};
     }
     case OpKind::KvStore: {
-      const hal::TensorRef& cache = ne.in[0];  // [n_ctx, row]
-      const hal::TensorRef& src = ne.in[1];    // [n_tok, row]
-      const int64_t n_tok = src.desc.dims[1];
-      if (args.n_past + n_tok > cache.desc.dims[1]) {
-        return error(ErrorCode::OutOfRange,
-                     "the KV cache holds " + std::to_string(cache.desc.dims[1]) +
-                         " tokens; this batch would need " + std::to_string(args.n_past + n_tok));
-      }
+      // Slots are checked by the caller that fills them (runtime::BatchRunner).
+      const hal::TensorRef& cache = ne.in[0];                          // [n_slots, row]
+      const hal::TensorRef& src = ne.in[1];                            // [n_tok, row]
+      const auto* slots = static_cast<const int32_t*>(ne.in[2].data);  // [n_tok]
       par([&](int ith, int nth) {
-        kv_store(f32(src), n_tok, src.desc.dims[0], cache.desc.dtype, cache.data,
-                 static_cast<size_t>(cache.desc.strides[1]), args.n_past, ith, nth);
+        kv_store(f32(src), slots, src.desc.dims[1], src.desc.dims[0], cache.desc.dtype, cache.data,
+                 static_cast<size_t>(cache.desc.strides[1]), ith, nth);
       });
       return {};
     }
     case OpKind::Attention: {
       const hal::TensorRef& q = ne.in[0];  // [n_tok, n_head*hd]
-      const hal::TensorRef& k = ne.in[1];  // [n_ctx, n_head_kv*hd]
+      const hal::TensorRef& k = ne.in[1];  // [n_slots, n_head_kv*hd]
       const hal::TensorRef& v = ne.in[2];
-      AttentionParams ap{q.desc.dims[1],
-                         p.n_head,
-                         p.n_head_kv,
-                         p.head_dim,
-                         args.n_past,
-                         p.scale,
-                         k.desc.dtype,
-                         static_cast<size_t>(k.desc.strides[1]),
-                         static_cast<size_t>(v.desc.strides[1])};
+      const hal::TensorRef& bt = ne.in[5];  // [n_seqs, width]
+      AttentionParams ap{};
+      ap.n_tok = q.desc.dims[1];
+      ap.n_head = p.n_head;
+      ap.n_head_kv = p.n_head_kv;
+      ap.head_dim = p.head_dim;
+      ap.scale = p.scale;
+      ap.kv_type = k.desc.dtype;
+      ap.k_row_bytes = static_cast<size_t>(k.desc.strides[1]);
+      ap.v_row_bytes = static_cast<size_t>(v.desc.strides[1]);
+      ap.positions = static_cast<const int32_t*>(ne.in[3].data);
+      ap.tok_seq = static_cast<const int32_t*>(ne.in[4].data);
+      ap.block_tables = static_cast<const int32_t*>(bt.data);
+      ap.table_width = bt.desc.dims[0];
+      ap.block_size = p.block_size;
       par([&](int ith, int nth) { attention(f32(q), k.data, v.data, f32(out), ap, ith, nth); });
       return {};
     }

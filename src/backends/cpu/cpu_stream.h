@@ -12,11 +12,11 @@ namespace autoglm::cpu {
 class CpuStream : public hal::Stream {
  public:
   explicit CpuStream(ThreadPool& pool) : pool_(pool) {}
-  Status compute(const hal::SplitExec& split, const hal::RunArgs& args) override;
+  Status compute(const hal::SplitExec& split) override;
   void synchronize() override {}  // compute() is synchronous on the CPU
 
  private:
-  Status run_node(const hal::NodeExec& ne, const hal::RunArgs& args);
+  Status run_node(const hal::NodeExec& ne);
   void* scratch(size_t bytes);
   // Runs fn over several parts per thread, so threads that finish early (or a worker the OS
   // schedules late) are balanced by the pool's dynamic hand-out. std::cref keeps the

@@ -87,6 +87,7 @@ Result<graph::Value> LlamaArch::build(graph::Builder& b, const Weights& w, const
   attn.n_head_kv = static_cast<int32_t>(hp.n_head_kv);
   attn.head_dim = static_cast<int32_t>(hp.head_dim);
   attn.scale = 1.0f / std::sqrt(static_cast<float>(hp.head_dim));
+  attn.block_size = kv.block_size;
   const graph::Value freq_factors = w.get("rope_freqs.weight");
 
   graph::Value x =
@@ -101,12 +102,13 @@ Result<graph::Value> LlamaArch::build(graph::Builder& b, const Weights& w, const
     graph::Value v =
         b.matmul(w.get(p + ".attn_v.weight"), h, p + ".attn_v");  // [n_tok, n_head_kv*hd]
     rope.n_head = static_cast<int32_t>(hp.n_head);
-    q = b.rope(q, batch.positions, freq_factors, rope, p + ".attn_q_rope");
+    q = b.rope(q, batch.paged.positions, freq_factors, rope, p + ".attn_q_rope");
     rope.n_head = static_cast<int32_t>(hp.n_head_kv);
-    k = b.rope(k, batch.positions, freq_factors, rope, p + ".attn_k_rope");
-    graph::Value ks = b.kv_store(kv.k[l], k, p + ".k_store");  // [n_ctx, n_head_kv*hd]
-    graph::Value vs = b.kv_store(kv.v[l], v, p + ".v_store");
-    graph::Value a = b.attention(q, ks, vs, attn, p + ".attn");  // [n_tok, n_head*hd]
+    k = b.rope(k, batch.paged.positions, freq_factors, rope, p + ".attn_k_rope");
+    graph::Value ks =
+        b.kv_store(kv.k[l], k, batch.kv_slots, p + ".k_store");  // [n_slots, n_head_kv*hd]
+    graph::Value vs = b.kv_store(kv.v[l], v, batch.kv_slots, p + ".v_store");
+    graph::Value a = b.attention(q, ks, vs, batch.paged, attn, p + ".attn");  // [n_tok, n_head*hd]
     graph::Value o = b.matmul(w.get(p + ".attn_output.weight"), a, p + ".attn_output");
     if (l == hp.n_layer - 1) {
       // Only the requested rows go on: prefill computes one row of logits, not n_tok.

@@ -69,14 +69,17 @@ TEST(Model, UnknownArchitectureListsSupportedOnes) {
 TEST(Model, GraphHasNamedNodesPerLayer) {
   auto m = load({});
   ASSERT_TRUE(m.ok());
-  auto g = (*m)->build_graph(32, DType::F16);
+  KvLayout kv;
+  kv.n_blocks = 4;
+  kv.table_width = 2;
+  auto g = (*m)->build_graph(kv);
   ASSERT_TRUE(g.ok()) << g.status().to_string();
   for (const char* name : {"token_embd", "blk.0.attn_norm", "blk.1.attn_q", "blk.1.k_store",
                            "blk.1.attn", "blk.1.ffn_down", "output_norm", "output"}) {
     EXPECT_GE(g->graph.find(name), 0) << name;
   }
   EXPECT_EQ(g->graph.node(g->logits).name, "output");
-  EXPECT_EQ(g->graph.symbols(), (std::vector<std::string>{"n_tokens", "n_outputs"}));
+  EXPECT_EQ(g->graph.symbols(), (std::vector<std::string>{"n_tokens", "n_outputs", "n_seqs"}));
   EXPECT_TRUE(graph::verify(g->graph).ok());
 }
 

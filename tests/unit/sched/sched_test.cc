@@ -62,12 +62,12 @@ TEST(Executor, RunsAChainAndCachesPlansPerShape) {
   graph::Graph g = chain(3);
   cpu::CpuDevice dev(2);
   Executor ex(g, dev, {});
-  for (int64_t T : {2, 5, 2, 5, 5}) {
+  for (int64_t T : {5, 2, 5, 2, 2}) {  // largest first: the shared arena never grows
     std::vector<float> in(static_cast<size_t>(64 * T));
     for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<float>(i % 13) - 6.0f;
     const Executor::Input inputs[] = {
         {0, {reinterpret_cast<const uint8_t*>(in.data()), in.size() * sizeof(float)}}};
-    auto plan = ex.run({T}, inputs, {});
+    auto plan = ex.run({T}, inputs);
     ASSERT_TRUE(plan.ok()) << plan.status().to_string();
     const auto* out = static_cast<const float*>((*plan)->tensors[g.outputs()[0]].data);
     for (size_t i = 0; i < in.size(); ++i) {
@@ -84,13 +84,29 @@ TEST(Executor, PlanCacheIsBoundedLeastRecentlyUsedFirst) {
   graph::Graph g = chain(1);
   cpu::CpuDevice dev(1);
   Executor ex(g, dev, {});
+  ASSERT_TRUE(ex.plan_for({1000}).ok());  // sizes the shared arena once
   const int64_t hot = 1;
-  for (int64_t T = 2; T < 30; ++T) {
+  const int64_t n = static_cast<int64_t>(Executor::kMaxPlans) + 20;
+  for (int64_t T = 2; T < 2 + n; ++T) {
     ASSERT_TRUE(ex.plan_for({T}).ok());
     ASSERT_TRUE(ex.plan_for({hot}).ok());  // stays recent, never rebuilt
   }
-  EXPECT_EQ(ex.stats().plans_built, 29u);
-  EXPECT_EQ(ex.stats().plans_evicted, 29u - 8u);
+  const size_t built = static_cast<size_t>(n) + 2;
+  EXPECT_EQ(ex.stats().plans_built, built);
+  EXPECT_EQ(ex.stats().plans_evicted, built - Executor::kMaxPlans);
+}
+
+TEST(Executor, GrowingTheArenaDropsPlansIntoTheOldOne) {
+  graph::Graph g = chain(1);
+  cpu::CpuDevice dev(1);
+  Executor ex(g, dev, {});
+  ASSERT_TRUE(ex.plan_for({2}).ok());
+  ASSERT_TRUE(ex.plan_for({1}).ok());  // fits: cached beside the first
+  EXPECT_EQ(ex.stats().plans_evicted, 0u);
+  ASSERT_TRUE(ex.plan_for({64}).ok());  // needs a bigger arena
+  EXPECT_EQ(ex.stats().plans_evicted, 2u);
+  ASSERT_TRUE(ex.plan_for({2}).ok());
+  EXPECT_EQ(ex.stats().plans_built, 4u);
 }
 
 TEST(Executor, UnsupportedNodeIsNamed) {

@@ -17,9 +17,10 @@ constexpr int64_t kMaxHeadDim = 512;
 
 // One (token, head) pair: the visible cache rows of one kv head.
 struct HeadJob {
-  const float* q;    // [head_dim]
-  const uint8_t* k;  // row 0 of this kv head; rows k_row_bytes apart
-  const uint8_t* v;  // same for V
+  const float* q;       // [head_dim]
+  const uint8_t* k;     // this kv head in cache row 0; rows k_row_bytes apart
+  const uint8_t* v;     // same for V
+  const int32_t* rows;  // [n_kv]: cache row of each visible position
   size_t k_row_bytes, v_row_bytes;
   int64_t n_kv, head_dim;
   float scale;
@@ -51,7 +52,7 @@ void head_scalar(const HeadJob& j) {
     q = q16;
   }
   for (int64_t r = 0; r < j.n_kv; ++r) {
-    const uint8_t* kr = j.k + r * j.k_row_bytes;
+    const uint8_t* kr = j.k + j.rows[r] * j.k_row_bytes;
     float dot = 0.0f;
     for (int64_t d = 0; d < j.head_dim; ++d) dot += q[d] * load_scalar<F16>(kr, d);
     j.scores[r] = dot;
@@ -60,7 +61,7 @@ void head_scalar(const HeadJob& j) {
   if constexpr (F16) round_to_f16_scalar(j.scores, j.scores, j.n_kv);
   std::fill(j.out, j.out + j.head_dim, 0.0f);
   for (int64_t r = 0; r < j.n_kv; ++r) {
-    const uint8_t* vr = j.v + r * j.v_row_bytes;
+    const uint8_t* vr = j.v + j.rows[r] * j.v_row_bytes;
     for (int64_t d = 0; d < j.head_dim; ++d) j.out[d] += j.scores[r] * load_scalar<F16>(vr, d);
   }
 }
@@ -94,7 +95,7 @@ AUTOGLM_AVX2 void head_avx2(const HeadJob& jin) {
   const int64_t hd = j.head_dim;
   const int64_t hd8 = hd / 8 * 8;
   for (int64_t r = 0; r < j.n_kv; ++r) {
-    const uint8_t* kr = j.k + r * j.k_row_bytes;
+    const uint8_t* kr = j.k + j.rows[r] * j.k_row_bytes;
     __m256 acc0 = _mm256_setzero_ps();
     __m256 acc1 = _mm256_setzero_ps();
     int64_t d = 0;
@@ -113,10 +114,10 @@ AUTOGLM_AVX2 void head_avx2(const HeadJob& jin) {
   // Four rows per pass, so out[] is loaded and stored a quarter as often.
   int64_t r = 0;
   for (; r + 4 <= j.n_kv; r += 4) {
-    const uint8_t* v0 = j.v + r * j.v_row_bytes;
-    const uint8_t* v1 = v0 + j.v_row_bytes;
-    const uint8_t* v2 = v1 + j.v_row_bytes;
-    const uint8_t* v3 = v2 + j.v_row_bytes;
+    const uint8_t* v0 = j.v + j.rows[r] * j.v_row_bytes;
+    const uint8_t* v1 = j.v + j.rows[r + 1] * j.v_row_bytes;
+    const uint8_t* v2 = j.v + j.rows[r + 2] * j.v_row_bytes;
+    const uint8_t* v3 = j.v + j.rows[r + 3] * j.v_row_bytes;
     const __m256 p0 = _mm256_set1_ps(j.scores[r]), p1 = _mm256_set1_ps(j.scores[r + 1]);
     const __m256 p2 = _mm256_set1_ps(j.scores[r + 2]), p3 = _mm256_set1_ps(j.scores[r + 3]);
     for (int64_t d = 0; d < hd8; d += 8) {
@@ -134,7 +135,7 @@ AUTOGLM_AVX2 void head_avx2(const HeadJob& jin) {
     }
   }
   for (; r < j.n_kv; ++r) {
-    const uint8_t* vr = j.v + r * j.v_row_bytes;
+    const uint8_t* vr = j.v + j.rows[r] * j.v_row_bytes;
     const __m256 p = _mm256_set1_ps(j.scores[r]);
     for (int64_t d = 0; d < hd8; d += 8) {
       _mm256_storeu_ps(j.out + d,
@@ -161,7 +162,7 @@ AUTOGLM_AVX2 void head_avx2_lanes16(const HeadJob& jin) {
   round_to_f16_avx2(jin.q, q16, jin.head_dim);
   const int64_t hd = jin.head_dim;
   for (int64_t r = 0; r < jin.n_kv; ++r) {
-    const auto* kr = reinterpret_cast<const uint16_t*>(jin.k + r * jin.k_row_bytes);
+    const auto* kr = reinterpret_cast<const uint16_t*>(jin.k + jin.rows[r] * jin.k_row_bytes);
     __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
     for (int64_t d = 0; d < hd; d += 16) {
       lo = _mm256_fmadd_ps(_mm256_loadu_ps(q16 + d), avx2::load_f16(kr + d), lo);
@@ -177,7 +178,7 @@ AUTOGLM_AVX2 void head_avx2_lanes16(const HeadJob& jin) {
   float* lanes = lane_buf.data();
   std::fill(lanes, lanes + 16 * hd, 0.0f);
   for (int64_t r = 0; r < jin.n_kv; ++r) {
-    const auto* vr = reinterpret_cast<const uint16_t*>(jin.v + r * jin.v_row_bytes);
+    const auto* vr = reinterpret_cast<const uint16_t*>(jin.v + jin.rows[r] * jin.v_row_bytes);
     float* acc = lanes + (r % 16) * hd;
     const __m256 pr = _mm256_set1_ps(jin.scores[r]);
     for (int64_t d = 0; d < hd; d += 8) {
@@ -216,38 +217,36 @@ HeadFn pick_head_fn(bool f16, int64_t head_dim) {
   return f16 ? head_scalar<true> : head_scalar<false>;
 }
 
-// Causal work before pair j = (token j / n_head, head j % n_head): token t attends n_past + t + 1
-// rows, so the work prefix is a closed-form sum.
-int64_t work_before(int64_t j, int64_t n_head, int64_t n_past) {
-  const int64_t t = j / n_head;
-  const int64_t h = j % n_head;
-  return n_head * (t * (n_past + 1) + t * (t - 1) / 2) + h * (n_past + t + 1);
-}
-
-// First pair whose work prefix reaches `target`.
-int64_t first_pair_at(int64_t target, int64_t n_pairs, int64_t n_head, int64_t n_past) {
-  int64_t lo = 0, hi = n_pairs;
-  while (lo < hi) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    if (work_before(mid, n_head, n_past) < target) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
+// Pairs are (token j / n_head, head j % n_head); token t costs positions[t] + 1 rows per head.
+// Returns the pair range [*j0, *j1) of thread ith, balanced by work.
+void thread_pairs(const AttentionParams& p, int ith, int nth, int64_t* j0, int64_t* j1) {
+  int64_t total = 0;
+  for (int64_t t = 0; t < p.n_tok; ++t) total += p.positions[t] + 1;
+  const int64_t lo = total * ith / nth, hi = total * (ith + 1) / nth;
+  // The pair holding work unit u starts the range of the thread whose share begins at u.
+  auto pair_at = [&](int64_t u) {
+    int64_t before = 0;
+    for (int64_t t = 0; t < p.n_tok; ++t) {
+      const int64_t per_head = p.positions[t] + 1;
+      if (u < before + per_head * p.n_head)
+        return t * p.n_head + (u - before + per_head - 1) / per_head;
+      before += per_head * p.n_head;
     }
-  }
-  return lo;
+    return p.n_tok * p.n_head;
+  };
+  *j0 = pair_at(lo * p.n_head);
+  *j1 = pair_at(hi * p.n_head);
 }
 
 }  // namespace
 
-void kv_store(const float* src, int64_t n_tok, int64_t row_elems, DType cache_type, void* cache,
-              size_t cache_row_bytes, int64_t first_row, int ith, int nth) {
+void kv_store(const float* src, const int32_t* slots, int64_t n_tok, int64_t row_elems,
+              DType cache_type, void* cache, size_t cache_row_bytes, int ith, int nth) {
   int64_t r0, r1;
   ThreadPool::split(n_tok, ith, nth, &r0, &r1);
-  auto* base = static_cast<uint8_t*>(cache) + static_cast<size_t>(first_row) * cache_row_bytes;
   for (int64_t r = r0; r < r1; ++r) {
     const float* s = src + r * row_elems;  // [row_elems]
-    void* d = base + static_cast<size_t>(r) * cache_row_bytes;
+    void* d = static_cast<uint8_t*>(cache) + static_cast<size_t>(slots[r]) * cache_row_bytes;
     if (cache_type == DType::F32) {
       std::memcpy(d, s, static_cast<size_t>(row_elems) * sizeof(float));
       continue;
@@ -265,10 +264,8 @@ void kv_store(const float* src, int64_t n_tok, int64_t row_elems, DType cache_ty
 
 void attention(const float* q, const void* k_cache, const void* v_cache, float* out,
                const AttentionParams& p, int ith, int nth) {
-  const int64_t n_pairs = p.n_tok * p.n_head;
-  const int64_t total = work_before(n_pairs, p.n_head, p.n_past);
-  const int64_t j0 = first_pair_at(total * ith / nth, n_pairs, p.n_head, p.n_past);
-  const int64_t j1 = first_pair_at(total * (ith + 1) / nth, n_pairs, p.n_head, p.n_past);
+  int64_t j0, j1;
+  thread_pairs(p, ith, nth, &j0, &j1);
   if (j0 >= j1) return;
 
   const bool f16 = p.kv_type == DType::F16;
@@ -276,24 +273,38 @@ void attention(const float* q, const void* k_cache, const void* v_cache, float* 
   const int64_t group = p.n_head / p.n_head_kv;
   const HeadFn head_fn = pick_head_fn(f16, p.head_dim);
 
-  thread_local std::vector<float> scores;  // [n_kv]; only grows
-  const size_t max_kv = static_cast<size_t>(p.n_past + p.n_tok);
-  if (scores.size() < max_kv) scores.resize(max_kv);
+  // Scratch that only grows: scores [n_kv] and the cache row of each position of one sequence,
+  // extended as later tokens of the same sequence see further.
+  thread_local std::vector<float> scores;
+  thread_local std::vector<int32_t> rows;
+  int32_t rows_seq = -1;
 
   HeadJob job{};
   job.k_row_bytes = p.k_row_bytes;
   job.v_row_bytes = p.v_row_bytes;
   job.head_dim = p.head_dim;
   job.scale = p.scale;
-  job.scores = scores.data();
   for (int64_t j = j0; j < j1; ++j) {
     const int64_t t = j / p.n_head;
+    const int64_t n_kv = p.positions[t] + 1;
+    if (p.tok_seq[t] != rows_seq) {
+      rows_seq = p.tok_seq[t];
+      rows.clear();
+    }
+    const int32_t* table = p.block_tables + rows_seq * p.table_width;
+    for (auto pos = static_cast<int64_t>(rows.size()); pos < n_kv; ++pos) {
+      rows.push_back(
+          static_cast<int32_t>(table[pos / p.block_size] * p.block_size + pos % p.block_size));
+    }
+    if (scores.size() < static_cast<size_t>(n_kv)) scores.resize(static_cast<size_t>(n_kv));
     const size_t head_off = static_cast<size_t>((j % p.n_head) / group) * head_bytes;
     job.q = q + j * p.head_dim;
     job.out = out + j * p.head_dim;
     job.k = static_cast<const uint8_t*>(k_cache) + head_off;
     job.v = static_cast<const uint8_t*>(v_cache) + head_off;
-    job.n_kv = p.n_past + t + 1;
+    job.rows = rows.data();
+    job.scores = scores.data();
+    job.n_kv = n_kv;
     head_fn(job);
   }
 }

@@ -46,27 +46,94 @@ struct Cache {
 
 class AttentionTest : public KernelTest {};
 
-TEST_P(AttentionTest, KvStoreConvertsRowsInPlace) {
+// A paged layout for tests: block i of a sequence lives in physical block table[i].
+struct Paged {
+  int64_t block_size;
+  std::vector<int32_t> table;
+  int32_t slot(int64_t pos) const {
+    return static_cast<int32_t>(table[pos / block_size] * block_size + pos % block_size);
+  }
+};
+
+TEST_P(AttentionTest, KvStoreWritesEachRowToItsSlot) {
   for (DType t : {DType::F32, DType::F16}) {
     Cache cache(t, 20, 3 * 64);
     const auto src = random_floats(5 * 192, 9);
+    const std::vector<int32_t> slots = {7, 3, 12, 0, 19};
     run([&](int ith, int nth) {
-      kv_store(src.data(), 5, 192, t, cache.bytes.data(), cache.row_bytes, 7, ith, nth);
+      kv_store(src.data(), slots.data(), 5, 192, t, cache.bytes.data(), cache.row_bytes, ith, nth);
     });
     for (int64_t r = 0; r < 20; ++r) {
       const uint8_t* row = cache.bytes.data() + r * cache.row_bytes;
-      const bool stored = r >= 7 && r < 12;
+      const auto it = std::find(slots.begin(), slots.end(), r);
+      const bool stored = it != slots.end();
       const size_t first_untouched = stored ? dtype_row_bytes(t, 192) : 0;
       for (size_t b = first_untouched; b < cache.row_bytes; ++b) {
         ASSERT_EQ(row[b], 0xab) << "row " << r << " byte " << b;
       }
       if (!stored) continue;
+      const int64_t i_src = it - slots.begin();
       for (int64_t i = 0; i < 192; ++i) {
-        const float v = src[(r - 7) * 192 + i];
+        const float v = src[i_src * 192 + i];
         ASSERT_EQ(cache.at(r, i), t == DType::F32 ? v : fp16_to_fp32(fp32_to_fp16(v)));
       }
     }
   }
+}
+
+// Two sequences in one call give exactly what each gives alone: batching never changes a
+// row's arithmetic.
+TEST_P(AttentionTest, SequencesInOneCallMatchSequencesAlone) {
+  const int64_t n_head = 9, n_head_kv = 3, hd = 64, bs = 4, kv_elems = n_head_kv * hd;
+  const Paged a{bs, {5, 1, 3}}, b{bs, {0, 4, 2, 6}};
+  const int64_t len_a = 11, len_b = 14;  // positions already stored + the new ones
+  Cache k(DType::F16, 7 * bs, kv_elems), v(DType::F16, 7 * bs, kv_elems);
+  const auto kv_src = random_floats((len_a + len_b) * kv_elems, 3);
+  std::vector<int32_t> slots;
+  for (int64_t p = 0; p < len_a; ++p) slots.push_back(a.slot(p));
+  for (int64_t p = 0; p < len_b; ++p) slots.push_back(b.slot(p));
+  run([&](int ith, int nth) {
+    kv_store(kv_src.data(), slots.data(), len_a + len_b, kv_elems, DType::F16, k.bytes.data(),
+             k.row_bytes, ith, nth);
+    kv_store(kv_src.data(), slots.data(), len_a + len_b, kv_elems, DType::F16, v.bytes.data(),
+             v.row_bytes, ith, nth);
+  });
+  // Sequence a decodes its last position; b runs its last three as a prefill chunk.
+  const std::vector<int32_t> positions = {10, 11, 12, 13}, tok_seq = {0, 1, 1, 1};
+  std::vector<int32_t> tables(2 * 4, 0);
+  std::copy(a.table.begin(), a.table.end(), tables.begin());
+  std::copy(b.table.begin(), b.table.end(), tables.begin() + 4);
+  const auto q = random_floats(4 * n_head * hd, 4);
+  auto call = [&](int64_t first, int64_t n, const int32_t* seq, const int32_t* table) {
+    AttentionParams p{};
+    p.n_tok = n;
+    p.n_head = n_head;
+    p.n_head_kv = n_head_kv;
+    p.head_dim = hd;
+    p.scale = 0.125f;
+    p.kv_type = DType::F16;
+    p.k_row_bytes = k.row_bytes;
+    p.v_row_bytes = v.row_bytes;
+    p.positions = positions.data() + first;
+    p.tok_seq = seq;
+    p.block_tables = table;
+    p.table_width = 4;
+    p.block_size = bs;
+    std::vector<float> out(static_cast<size_t>(n * n_head * hd));
+    run([&](int ith, int nth) {
+      attention(q.data() + first * n_head * hd, k.bytes.data(), v.bytes.data(), out.data(), p, ith,
+                nth);
+    });
+    return out;
+  };
+  const std::vector<int32_t> zeros(4, 0);
+  const auto both = call(0, 4, tok_seq.data(), tables.data());
+  const auto alone_a = call(0, 1, zeros.data(), tables.data());
+  const auto alone_b = call(1, 3, zeros.data(), tables.data() + 4);
+  std::vector<float> alone(alone_a);
+  alone.insert(alone.end(), alone_b.begin(), alone_b.end());
+  ASSERT_EQ(both.size(), alone.size());
+  for (size_t i = 0; i < both.size(); ++i) ASSERT_EQ(both[i], alone[i]) << i;
 }
 
 TEST_P(AttentionTest, CausalGqaMatchesDoubleReference) {
@@ -85,23 +152,43 @@ TEST_P(AttentionTest, CausalGqaMatchesDoubleReference) {
                          << " q_scale=" << q_scale);
             const int64_t n_kv = n_past + n_tok;
             const int64_t kv_elems = hd.n_head_kv * hd.head_dim;
-            Cache k(kv_type, n_kv + 4, kv_elems), v(kv_type, n_kv + 4, kv_elems);
+            // Blocks of 8 rows in reverse physical order, plus one spare block first.
+            const int64_t bs = 8, n_blocks = (n_kv + bs - 1) / bs;
+            Paged pg{bs, {}};
+            for (int64_t i = 0; i < n_blocks; ++i)
+              pg.table.push_back(static_cast<int32_t>(n_blocks - i));
+            Cache k(kv_type, (n_blocks + 1) * bs, kv_elems),
+                v(kv_type, (n_blocks + 1) * bs, kv_elems);
             const auto k_src = random_floats(n_kv * kv_elems, seed++);
             const auto v_src = random_floats(n_kv * kv_elems, seed++);
             const auto q = random_floats(n_tok * hd.n_head * hd.head_dim, seed++, q_scale);
+            std::vector<int32_t> slots, positions, tok_seq(static_cast<size_t>(n_tok), 0);
+            for (int64_t j = 0; j < n_kv; ++j) slots.push_back(pg.slot(j));
+            for (int64_t t = 0; t < n_tok; ++t)
+              positions.push_back(static_cast<int32_t>(n_past + t));
+            // Rows no position maps to hold garbage that must never be read.
+            std::fill(k.bytes.begin(), k.bytes.end(), 0x7f);
             run([&](int ith, int nth) {
-              kv_store(k_src.data(), n_kv, kv_elems, kv_type, k.bytes.data(), k.row_bytes, 0, ith,
-                       nth);
-              kv_store(v_src.data(), n_kv, kv_elems, kv_type, v.bytes.data(), v.row_bytes, 0, ith,
-                       nth);
+              kv_store(k_src.data(), slots.data(), n_kv, kv_elems, kv_type, k.bytes.data(),
+                       k.row_bytes, ith, nth);
+              kv_store(v_src.data(), slots.data(), n_kv, kv_elems, kv_type, v.bytes.data(),
+                       v.row_bytes, ith, nth);
             });
-            // A row past the visible range holding garbage must never be read.
-            std::fill(k.bytes.begin() + n_kv * k.row_bytes, k.bytes.end(), 0x7f);
 
-            const AttentionParams p{
-                n_tok,       hd.n_head,   hd.n_head_kv,
-                hd.head_dim, n_past,      1.0f / std::sqrt(static_cast<float>(hd.head_dim)),
-                kv_type,     k.row_bytes, v.row_bytes};
+            AttentionParams p{};
+            p.n_tok = n_tok;
+            p.n_head = hd.n_head;
+            p.n_head_kv = hd.n_head_kv;
+            p.head_dim = hd.head_dim;
+            p.scale = 1.0f / std::sqrt(static_cast<float>(hd.head_dim));
+            p.kv_type = kv_type;
+            p.k_row_bytes = k.row_bytes;
+            p.v_row_bytes = v.row_bytes;
+            p.positions = positions.data();
+            p.tok_seq = tok_seq.data();
+            p.block_tables = pg.table.data();
+            p.table_width = n_blocks;
+            p.block_size = bs;
             std::vector<float> out(q.size(), -7.0f);
             run([&](int ith, int nth) {
               attention(q.data(), k.bytes.data(), v.bytes.data(), out.data(), p, ith, nth);
@@ -124,7 +211,7 @@ TEST_P(AttentionTest, CausalGqaMatchesDoubleReference) {
                 for (int64_t j = 0; j < visible; ++j) {
                   double dot = 0;
                   for (int64_t d = 0; d < hd.head_dim; ++d)
-                    dot += as_kv(qh[d]) * static_cast<double>(k.at(j, off + d));
+                    dot += as_kv(qh[d]) * static_cast<double>(k.at(pg.slot(j), off + d));
                   s[j] = dot * p.scale;
                   max = std::max(max, s[j]);
                 }
@@ -133,7 +220,7 @@ TEST_P(AttentionTest, CausalGqaMatchesDoubleReference) {
                 for (int64_t d = 0; d < hd.head_dim; ++d) {
                   double want = 0;
                   for (int64_t j = 0; j < visible; ++j)
-                    want += as_kv(s[j] / sum) * v.at(j, off + d);
+                    want += as_kv(s[j] / sum) * v.at(pg.slot(j), off + d);
                   ASSERT_NEAR(out[(t * hd.n_head + h) * hd.head_dim + d], want, 3e-5 * q_scale)
                       << "t=" << t << " h=" << h << " d=" << d;
                 }

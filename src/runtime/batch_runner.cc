@@ -1,0 +1,141 @@
+#include "runtime/batch_runner.h"
+
+#include <mutex>
+#include <string>
+
+#include "backends/cpu/cpu_device.h"
+#include "hal/registry.h"
+
+namespace autoglm::runtime {
+
+void register_builtin_backends() {
+  static std::once_flag once;
+  std::call_once(once, [] { cpu::register_cpu_backend(hal::Registry::global()); });
+}
+
+Status check_token_ids(std::span<const int32_t> tokens, int64_t n_vocab) {
+  for (int32_t t : tokens) {
+    if (t < 0 || t >= n_vocab) {
+      return error(ErrorCode::InvalidArgument,
+                   "token id " + std::to_string(t) + " is outside the vocabulary");
+    }
+  }
+  return {};
+}
+
+namespace {
+
+std::span<const uint8_t> bytes_of(const std::vector<int32_t>& v) {
+  return {reinterpret_cast<const uint8_t*>(v.data()), v.size() * sizeof(int32_t)};
+}
+
+Status check_chunk(const SeqChunk& c, size_t index, const RunnerOptions& o, int64_t n_vocab) {
+  const std::string which = "sequence " + std::to_string(index) + ": ";
+  const auto n = static_cast<int64_t>(c.tokens.size());
+  if (n == 0) return error(ErrorCode::InvalidArgument, which + "no tokens");
+  if (c.pos < 0) return error(ErrorCode::InvalidArgument, which + "negative position");
+  if (c.n_logits < 0 || c.n_logits > n) {
+    return error(ErrorCode::InvalidArgument, which + "n_logits outside [0, tokens]");
+  }
+  const auto n_blocks = static_cast<int64_t>(c.blocks.size());
+  if (n_blocks > o.max_blocks_per_seq || (c.pos + n) > n_blocks * o.block_size) {
+    return error(ErrorCode::OutOfRange,
+                 which + "positions up to " + std::to_string(c.pos + n) + " need " +
+                     std::to_string((c.pos + n + o.block_size - 1) / o.block_size) +
+                     " blocks; it has " + std::to_string(n_blocks) + " (at most " +
+                     std::to_string(o.max_blocks_per_seq) + ")");
+  }
+  for (int32_t b : c.blocks) {
+    if (b < 0 || b >= o.n_blocks) {
+      return error(ErrorCode::InvalidArgument,
+                   which + "block id " + std::to_string(b) + " is outside the pool");
+    }
+  }
+  return check_token_ids(c.tokens, n_vocab);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<BatchRunner>> BatchRunner::create(const model::Model& model,
+                                                         const RunnerOptions& opts) {
+  if (opts.block_size <= 0 || opts.n_blocks <= 0 || opts.max_blocks_per_seq <= 0) {
+    return error(ErrorCode::InvalidArgument,
+                 "the KV cache needs a positive block size, block count and blocks per sequence");
+  }
+  if (opts.kv_dtype != DType::F16 && opts.kv_dtype != DType::F32) {
+    return error(ErrorCode::InvalidArgument, "KV cache type must be f16 or f32");
+  }
+  register_builtin_backends();
+  std::unique_ptr<BatchRunner> r(new BatchRunner(model, opts));
+  hal::DeviceOptions dopts;
+  dopts.threads = opts.threads;
+  AUTOGLM_ASSIGN_OR_RETURN(r->device_, hal::Registry::global().create(opts.backend, dopts));
+
+  const model::HParams& hp = model.hparams();
+  const size_t layer_bytes = dtype_row_bytes(opts.kv_dtype, hp.n_head_kv * hp.head_dim) *
+                             static_cast<size_t>(opts.n_blocks * opts.block_size);
+  std::vector<sched::StateBinding> state;
+  for (int64_t i = 0; i < 2 * hp.n_layer; ++i) {
+    AUTOGLM_ASSIGN_OR_RETURN(auto buf, r->device_->buffer_type().allocate(layer_bytes));
+    state.push_back({buf->data(), buf->size()});
+    r->kv_bytes_ += buf->size();
+    r->kv_.push_back(std::move(buf));
+  }
+  model::KvLayout layout;
+  layout.n_blocks = opts.n_blocks;
+  layout.block_size = opts.block_size;
+  layout.table_width = opts.max_blocks_per_seq;
+  layout.dtype = opts.kv_dtype;
+  AUTOGLM_ASSIGN_OR_RETURN(r->graph_, model.build_graph(layout));
+  r->executor_ = std::make_unique<sched::Executor>(r->graph_.graph, *r->device_, std::move(state));
+  return r;
+}
+
+Result<std::span<const float>> BatchRunner::step(std::span<const SeqChunk> chunks) {
+  if (chunks.empty()) return error(ErrorCode::InvalidArgument, "nothing to run: no sequences");
+  tokens_.clear();
+  positions_.clear();
+  slots_.clear();
+  tok_seq_.clear();
+  out_ids_.clear();
+  const int64_t width = opts_.max_blocks_per_seq, bs = opts_.block_size;
+  block_tables_.assign(chunks.size() * static_cast<size_t>(width), 0);
+  for (size_t s = 0; s < chunks.size(); ++s) {
+    const SeqChunk& c = chunks[s];
+    AUTOGLM_RETURN_IF_ERROR(check_chunk(c, s, opts_, n_vocab()));
+    std::copy(c.blocks.begin(), c.blocks.end(), block_tables_.begin() + s * width);
+    const auto n = static_cast<int64_t>(c.tokens.size());
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t pos = c.pos + i;
+      if (i >= n - c.n_logits) out_ids_.push_back(static_cast<int32_t>(tokens_.size()));
+      tokens_.push_back(c.tokens[i]);
+      positions_.push_back(static_cast<int32_t>(pos));
+      slots_.push_back(static_cast<int32_t>(c.blocks[pos / bs] * bs + pos % bs));
+      tok_seq_.push_back(static_cast<int32_t>(s));
+    }
+  }
+  // A step that only extends prompts still computes one logits row: a graph with zero output
+  // rows is not worth a special case in every kernel.
+  const bool none_wanted = out_ids_.empty();
+  if (none_wanted) out_ids_.push_back(0);
+
+  graph::Bindings b(graph_.graph.symbols().size());
+  b[graph_.n_tokens] = static_cast<int64_t>(tokens_.size());
+  b[graph_.n_outputs] = static_cast<int64_t>(out_ids_.size());
+  b[graph_.n_seqs] = static_cast<int64_t>(chunks.size());
+  const sched::Executor::Input inputs[] = {
+      {graph_.tokens, bytes_of(tokens_)},
+      {graph_.positions, bytes_of(positions_)},
+      {graph_.kv_slots, bytes_of(slots_)},
+      {graph_.tok_seq, bytes_of(tok_seq_)},
+      {graph_.block_tables, bytes_of(block_tables_)},
+      {graph_.out_ids, bytes_of(out_ids_)},
+  };
+  AUTOGLM_ASSIGN_OR_RETURN(const sched::Plan* plan, executor_->run(b, inputs));
+  if (none_wanted) return std::span<const float>();
+  const hal::TensorRef& out = plan->tensors[graph_.logits];  // [n_out, n_vocab]
+  return std::span<const float>(static_cast<const float*>(out.data),
+                                static_cast<size_t>(out.desc.elements()));
+}
+
+}  // namespace autoglm::runtime

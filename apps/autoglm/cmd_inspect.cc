@@ -9,16 +9,17 @@ namespace autoglm::cli {
 namespace {
 
 struct InspectArgs {
-  std::string file;
+  ModelFlags model;  // file plus the runtime configuration, for --placement
   bool tensors = false;
   bool graph = false;
+  bool placement = false;
 };
 
 int inspect(const InspectArgs& a) {
-  auto f = gguf::File::open(a.file);
+  auto f = gguf::File::open(a.model.model);
   if (!f.ok()) return report(f.status());
   const gguf::File& file = **f;
-  std::printf("file      %s\nformat    GGUF v%u, %zu bytes, alignment %zu\n", a.file.c_str(),
+  std::printf("file      %s\nformat    GGUF v%u, %zu bytes, alignment %zu\n", a.model.model.c_str(),
               file.version(), file.file_size(), file.alignment());
   std::printf("metadata  %zu keys\n", file.metadata().size());
   for (const auto& [key, v] : file.metadata()) {
@@ -37,7 +38,7 @@ int inspect(const InspectArgs& a) {
     }
   }
   if (a.graph) {
-    auto m = model::Model::load(a.file);
+    auto m = model::Model::load(a.model.model);
     if (!m.ok()) return report(m.status());
     model::KvLayout kv;  // the graph's shape does not depend on the cache size
     kv.n_blocks = 16;
@@ -53,6 +54,12 @@ int inspect(const InspectArgs& a) {
     }
     std::fputs(graph::dump(g->graph).c_str(), stdout);
   }
+  if (a.placement) {
+    auto loaded = load(a.model, /*verbose=*/false);
+    if (!loaded.ok()) return report(loaded.status());
+    if (Status st = print_placement(loaded->session->runner(), true, stdout); !st.ok())
+      return report(st);
+  }
   return 0;
 }
 
@@ -61,9 +68,13 @@ int inspect(const InspectArgs& a) {
 void add_inspect_command(CLI::App& app) {
   auto a = std::make_shared<InspectArgs>();
   CLI::App* cmd = app.add_subcommand("inspect", "Show a GGUF file's metadata, tensors and graph");
-  cmd->add_option("file", a->file, "GGUF file")->required();
+  cmd->add_option("file", a->model.model, "GGUF file")->required();
   cmd->add_flag("--tensors", a->tensors, "List every tensor (name, dtype, shape, bytes)");
   cmd->add_flag("--graph", a->graph, "Print the model's graph after optimization passes");
+  cmd->add_flag("--placement", a->placement,
+                "Show the device of every op, the splits, fallbacks and bytes crossing devices "
+                "per decode step for the configured backend");
+  a->model.add_config(*cmd);
   cmd->callback([a] { g_exit_code = inspect(*a); });
 }
 

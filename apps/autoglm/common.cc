@@ -27,6 +27,38 @@ void ModelFlags::add(CLI::App& app) {
       ->check(CLI::Range(0, 1024));
   app.add_option("-c,--ctx", ctx, "Context length in tokens (0 = min(model's, 4096))")
       ->check(CLI::NonNegativeNumber);
+  add_config(app);
+}
+
+void ModelFlags::add_config(CLI::App& app) {
+  app.add_option("--config", config_file,
+                 "JSON config file (comments allowed) with keys backend, precision, "
+                 "fallback_policy, memory_alignment, threads; AUTOGLM_<KEY> variables and flags "
+                 "override it");
+  app.add_option("--backend", backend,
+                 "auto, a backend name, or a priority list like opencl,cpu (default cpu; see "
+                 "`autoglm devices`)");
+  app.add_option("--precision", precision, "auto, f32, f16, bf16 or int8 (default auto)");
+  app.add_option("--fallback-policy", fallback_policy,
+                 "Where an op no chosen device supports runs: cpu (default) or error");
+  app.add_option("--memory-alignment", memory_alignment,
+                 "Minimum device buffer alignment in bytes, a power of two");
+}
+
+Result<runtime::RuntimeConfig> ModelFlags::resolve() const {
+  runtime::RuntimeConfig c;
+  if (!config_file.empty()) AUTOGLM_RETURN_IF_ERROR(runtime::apply_config_file(c, config_file));
+  AUTOGLM_RETURN_IF_ERROR(runtime::apply_config_env(c));
+  const std::pair<const char*, const std::string*> flags[] = {
+      {"backend", &backend},
+      {"precision", &precision},
+      {"fallback_policy", &fallback_policy},
+      {"memory_alignment", &memory_alignment}};
+  for (const auto& [key, value] : flags) {
+    if (!value->empty()) AUTOGLM_RETURN_IF_ERROR(runtime::set_config_value(c, key, *value));
+  }
+  if (threads > 0) c.threads = threads;
+  return c;
 }
 
 void add_sampling_flags(CLI::App& app, runtime::SamplingParams& p) {
@@ -52,13 +84,18 @@ Result<Loaded> load(const ModelFlags& flags, bool verbose) {
                                           "\n  fetch it with: scripts/fetch_model.sh"
                                           "\n  or pass another GGUF file with -m FILE");
   }
+  AUTOGLM_ASSIGN_OR_RETURN(const runtime::RuntimeConfig cfg, flags.resolve());
   const auto t0 = std::chrono::steady_clock::now();
   Loaded l;
   AUTOGLM_ASSIGN_OR_RETURN(l.model, model::Model::load(path));
   AUTOGLM_ASSIGN_OR_RETURN(l.tokenizer, tokenizer::Tokenizer::from_gguf(l.model->file()));
   runtime::SessionOptions so;
-  so.threads = flags.threads;
+  so.threads = cfg.threads;
   so.n_ctx = flags.ctx;
+  so.backend = cfg.backend;
+  so.fallback = cfg.fallback_policy;
+  so.alignment = cfg.memory_alignment;
+  AUTOGLM_ASSIGN_OR_RETURN(so.kv_dtype, runtime::kv_dtype_for(cfg));
   AUTOGLM_ASSIGN_OR_RETURN(l.session, runtime::Session::create(*l.model, so));
   if (verbose) {
     const auto& hp = l.model->hparams();
@@ -69,8 +106,46 @@ Result<Loaded> load(const ModelFlags& flags, bool verbose) {
               << hp.n_embd << ", vocab " << hp.n_vocab << ") on " << props.name << " [" << props.isa
               << ", " << props.threads << " threads], ctx " << l.session->n_ctx() << ", loaded in "
               << static_cast<int>(ms) << " ms\n";
+    if (l.session->runner().placement().splits.size() > 1) {
+      AUTOGLM_RETURN_IF_ERROR(print_placement(l.session->runner(), false, stderr));
+    }
   }
   return l;
+}
+
+Status print_placement(runtime::BatchRunner& r, bool nodes, std::FILE* out) {
+  const sched::Placement& pl = r.placement();
+  const graph::Graph& g = r.graph().graph;
+  AUTOGLM_ASSIGN_OR_RETURN(const size_t crossing, r.crossing_bytes(1, 1));
+  std::fprintf(out,
+               "placement %zu splits, %zu fallback ops, %zu bytes cross devices per decode step\n",
+               pl.splits.size(), pl.fallbacks.size(), crossing);
+  for (const auto& dev : r.devices()) {
+    size_t n = 0;
+    for (const sched::Split& s : pl.splits) n += s.device == dev.get() ? s.nodes.size() : 0;
+    std::fprintf(out, "  %-10s %zu nodes\n", dev->props().name.c_str(), n);
+  }
+  for (graph::NodeId id : pl.fallbacks)
+    std::fprintf(out, "  fallback  %s\n", sched::describe_node(g, g.node(id)).c_str());
+  if (nodes) {
+    for (const sched::Split& s : pl.splits) {
+      for (graph::NodeId id : s.nodes) {
+        const graph::Node& n = g.node(id);
+        std::fprintf(out, "  %-36s %-10s %s\n", n.name.c_str(),
+                     std::string(graph::op_name(n.op)).c_str(), s.device->props().name.c_str());
+      }
+    }
+  }
+  // Every cut synchronizes two devices and moves a tensor: many of them cost more than the
+  // fallback ops themselves.
+  constexpr size_t kManySplits = 8;
+  if (pl.splits.size() > kManySplits) {
+    std::fprintf(stderr,
+                 "warning: fallbacks cut the graph into %zu splits; each cut synchronizes devices. "
+                 "Choose a backend that supports these ops, or --backend cpu.\n",
+                 pl.splits.size());
+  }
+  return {};
 }
 
 int report(const Status& st) {

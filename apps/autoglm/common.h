@@ -2,10 +2,12 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <memory>
 #include <string>
 
 #include "model/model.h"
+#include "runtime/config.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
 #include "tokenizer/tokenizer.h"
@@ -17,11 +19,16 @@ constexpr const char* kDefaultModelFile = "SmolLM2-135M-Instruct.Q4_1.gguf";
 // $AUTOGLM_HOME (default ~/.cache/autoglm) + /models/ + the default model's file name.
 std::string default_model_path();
 
+// Model location plus the runtime configuration keys (runtime/config.h) as flags; a flag wins
+// over its AUTOGLM_* variable, which wins over the --config file.
 struct ModelFlags {
   std::string model;  // empty: default model
-  int threads = 0;
+  int threads = 0;    // 0: not given
   int64_t ctx = 0;
-  void add(CLI::App& app);
+  std::string config_file, backend, precision, fallback_policy, memory_alignment;  // "": not given
+  void add(CLI::App& app);                                                         // every flag
+  void add_config(CLI::App& app);  // only the runtime configuration flags
+  Result<runtime::RuntimeConfig> resolve() const;
 };
 
 void add_sampling_flags(CLI::App& app, runtime::SamplingParams& p);
@@ -36,6 +43,10 @@ struct Loaded {
 // Loads model, tokenizer and session, printing progress and errors to stderr.
 // A missing default model explains how to fetch it.
 Result<Loaded> load(const ModelFlags& flags, bool verbose = true);
+
+// One line per device with its node count, then splits, fallbacks and bytes crossing devices per
+// decode step; with `nodes`, every compute node and its device.
+Status print_placement(runtime::BatchRunner& r, bool nodes, std::FILE* out);
 
 // Prints "error: ..." to stderr and returns the process exit code for it.
 int report(const Status& st);

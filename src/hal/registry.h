@@ -12,7 +12,8 @@
 namespace autoglm::hal {
 
 struct DeviceOptions {
-  int threads = 0;  // 0: physical cores
+  int threads = 0;       // 0: physical cores
+  size_t alignment = 0;  // minimum buffer alignment in bytes (a power of two); 0: the device's
 };
 
 using DeviceFactory = std::function<Result<std::unique_ptr<Device>>(const DeviceOptions&)>;

@@ -1,5 +1,6 @@
 #include "runtime/batch_runner.h"
 
+#include <algorithm>
 #include <mutex>
 #include <string>
 
@@ -21,6 +22,32 @@ Status check_token_ids(std::span<const int32_t> tokens, int64_t n_vocab) {
     }
   }
   return {};
+}
+
+Result<std::vector<std::string>> resolve_backends(const std::string& spec) {
+  const auto& known = hal::Registry::global().backends();
+  std::vector<std::string> names;
+  if (spec == "auto") {
+    for (const auto& b : known) names.push_back(b.name);
+    return names;
+  }
+  std::string available;
+  for (const auto& b : known) available += (available.empty() ? "" : ", ") + b.name;
+  size_t start = 0;
+  while (start <= spec.size()) {
+    const size_t comma = std::min(spec.find(',', start), spec.size());
+    const std::string name = spec.substr(start, comma - start);
+    const bool registered = std::any_of(known.begin(), known.end(),
+                                        [&](const hal::BackendEntry& b) { return b.name == name; });
+    if (!registered) {
+      return error(ErrorCode::InvalidArgument,
+                   "backend '" + name +
+                       "' is not available (accepted: auto, or a list of: " + available + ")");
+    }
+    names.push_back(name);
+    start = comma + 1;
+  }
+  return names;
 }
 
 namespace {
@@ -69,14 +96,28 @@ Result<std::unique_ptr<BatchRunner>> BatchRunner::create(const model::Model& mod
   std::unique_ptr<BatchRunner> r(new BatchRunner(model, opts));
   hal::DeviceOptions dopts;
   dopts.threads = opts.threads;
-  AUTOGLM_ASSIGN_OR_RETURN(r->device_, hal::Registry::global().create(opts.backend, dopts));
+  dopts.alignment = opts.alignment;
+  AUTOGLM_ASSIGN_OR_RETURN(auto names, resolve_backends(opts.backend));
+  sched::PlacementOptions po;
+  po.policy = opts.fallback;
+  for (const std::string& name : names) {
+    AUTOGLM_ASSIGN_OR_RETURN(auto dev, hal::Registry::global().create(name, dopts));
+    po.devices.push_back(dev.get());
+    if (name == "cpu") po.fallback = dev.get();
+    r->devices_.push_back(std::move(dev));
+  }
+  if (!po.fallback && opts.fallback == sched::FallbackPolicy::Cpu) {
+    AUTOGLM_ASSIGN_OR_RETURN(auto cpu, hal::Registry::global().create("cpu", dopts));
+    po.fallback = cpu.get();
+    r->devices_.push_back(std::move(cpu));
+  }
 
   const model::HParams& hp = model.hparams();
   const size_t layer_bytes = dtype_row_bytes(opts.kv_dtype, hp.n_head_kv * hp.head_dim) *
                              static_cast<size_t>(opts.n_blocks * opts.block_size);
   std::vector<sched::StateBinding> state;
   for (int64_t i = 0; i < 2 * hp.n_layer; ++i) {
-    AUTOGLM_ASSIGN_OR_RETURN(auto buf, r->device_->buffer_type().allocate(layer_bytes));
+    AUTOGLM_ASSIGN_OR_RETURN(auto buf, r->device().buffer_type().allocate(layer_bytes));
     state.push_back({buf->data(), buf->size()});
     r->kv_bytes_ += buf->size();
     r->kv_.push_back(std::move(buf));
@@ -87,8 +128,18 @@ Result<std::unique_ptr<BatchRunner>> BatchRunner::create(const model::Model& mod
   layout.table_width = opts.max_blocks_per_seq;
   layout.dtype = opts.kv_dtype;
   AUTOGLM_ASSIGN_OR_RETURN(r->graph_, model.build_graph(layout));
-  r->executor_ = std::make_unique<sched::Executor>(r->graph_.graph, *r->device_, std::move(state));
+  AUTOGLM_ASSIGN_OR_RETURN(r->executor_,
+                           sched::Executor::create(r->graph_.graph, po, std::move(state)));
   return r;
+}
+
+Result<size_t> BatchRunner::crossing_bytes(int64_t n_tokens, int64_t n_seqs) {
+  graph::Bindings b(graph_.graph.symbols().size());
+  b[graph_.n_tokens] = n_tokens;
+  b[graph_.n_outputs] = n_seqs;
+  b[graph_.n_seqs] = n_seqs;
+  AUTOGLM_ASSIGN_OR_RETURN(const sched::Plan* plan, executor_->plan_for(b));
+  return plan->crossing_bytes;
 }
 
 Result<std::span<const float>> BatchRunner::step(std::span<const SeqChunk> chunks) {

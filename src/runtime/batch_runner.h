@@ -23,7 +23,11 @@ struct RunnerOptions {
   int64_t max_blocks_per_seq = 0;  // block-table width: longest sequence / block_size, rounded up
   DType kv_dtype = DType::F16;     // F16 or F32
   int threads = 0;                 // 0: physical cores
+  // "auto" (every registered backend by priority), a backend name, or a comma-separated
+  // priority list ("opencl,cpu"). Each op runs on the first device that supports it.
   std::string backend = "cpu";
+  sched::FallbackPolicy fallback = sched::FallbackPolicy::Cpu;  // for ops none of them supports
+  size_t alignment = 0;  // minimum device buffer alignment; 0: each device's own
 };
 
 // The tokens one sequence adds in a step.
@@ -52,7 +56,13 @@ class BatchRunner {
   size_t kv_bytes() const { return kv_bytes_; }
   const model::Model& model() const { return model_; }
   const model::ModelGraph& graph() const { return graph_; }
-  hal::Device& device() { return *device_; }
+  // The preferred device (the first of the backend list).
+  hal::Device& device() { return *devices_.front(); }
+  const std::vector<std::unique_ptr<hal::Device>>& devices() const { return devices_; }
+  const sched::Placement& placement() const { return executor_->placement(); }
+  // Bytes read across device cuts by a step of n_tokens tokens from n_seqs sequences, each
+  // wanting one logits row (plans that shape if needed).
+  Result<size_t> crossing_bytes(int64_t n_tokens, int64_t n_seqs);
   const sched::ExecutorStats& exec_stats() const { return executor_->stats(); }
 
  private:
@@ -60,7 +70,7 @@ class BatchRunner {
 
   const model::Model& model_;
   RunnerOptions opts_;
-  std::unique_ptr<hal::Device> device_;
+  std::vector<std::unique_ptr<hal::Device>> devices_;  // backend list order, then the CPU
   std::vector<std::unique_ptr<hal::Buffer>> kv_;
   size_t kv_bytes_ = 0;
   model::ModelGraph graph_;
@@ -74,5 +84,9 @@ Status check_token_ids(std::span<const int32_t> tokens, int64_t n_vocab);
 
 // Registers the built-in backends once (idempotent).
 void register_builtin_backends();
+
+// Backend names for a backend setting: "auto" gives every registered backend by priority;
+// otherwise a name or comma-separated list, each checked against the registry.
+Result<std::vector<std::string>> resolve_backends(const std::string& spec);
 
 }  // namespace autoglm::runtime

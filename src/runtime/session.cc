@@ -22,6 +22,8 @@ Result<std::unique_ptr<Session>> Session::create(const model::Model& model,
   ro.kv_dtype = opts.kv_dtype;
   ro.threads = opts.threads;
   ro.backend = opts.backend;
+  ro.fallback = opts.fallback;
+  ro.alignment = opts.alignment;
   AUTOGLM_ASSIGN_OR_RETURN(s->runner_, BatchRunner::create(model, ro));
   s->blocks_.resize(static_cast<size_t>(ro.n_blocks));
   for (size_t i = 0; i < s->blocks_.size(); ++i) s->blocks_[i] = static_cast<int32_t>(i);

@@ -17,7 +17,9 @@ struct SessionOptions {
   int64_t n_batch = 512;  // prompt tokens per graph run
   int threads = 0;        // 0: physical cores
   DType kv_dtype = DType::F16;
-  std::string backend = "cpu";
+  std::string backend = "cpu";  // see RunnerOptions::backend
+  sched::FallbackPolicy fallback = sched::FallbackPolicy::Cpu;
+  size_t alignment = 0;
 };
 
 class Session {
@@ -41,6 +43,7 @@ class Session {
   const model::Model& model() const { return runner_->model(); }
   const model::ModelGraph& graph() const { return runner_->graph(); }
   hal::Device& device() { return runner_->device(); }
+  BatchRunner& runner() { return *runner_; }
   const sched::ExecutorStats& exec_stats() const { return runner_->exec_stats(); }
 
  private:

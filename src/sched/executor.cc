@@ -5,8 +5,28 @@
 
 namespace autoglm::sched {
 
-Executor::Executor(const graph::Graph& g, hal::Device& device, std::vector<StateBinding> state)
-    : g_(g), device_(device), stream_(device.create_stream()), state_(std::move(state)) {}
+Result<std::unique_ptr<Executor>> Executor::create(const graph::Graph& g,
+                                                   const PlacementOptions& opts,
+                                                   std::vector<StateBinding> state) {
+  AUTOGLM_ASSIGN_OR_RETURN(Placement pl, place(g, g.topo_order(), opts));
+  return std::unique_ptr<Executor>(new Executor(g, std::move(pl), std::move(state)));
+}
+
+Executor::Executor(const graph::Graph& g, Placement placement, std::vector<StateBinding> state)
+    : g_(g), placement_(std::move(placement)), state_(std::move(state)) {
+  for (const Split& s : placement_.splits) {
+    bool have = false;
+    for (const auto& [d, st] : streams_) have |= d == s.device;
+    if (!have) streams_.emplace_back(s.device, s.device->create_stream());
+  }
+}
+
+hal::Stream& Executor::stream_for(const hal::Device* d) {
+  for (auto& [dev, st] : streams_) {
+    if (dev == d) return *st;
+  }
+  return *streams_.front().second;  // unreachable: every split's device has a stream
+}
 
 Result<const Plan*> Executor::plan_for(const graph::Bindings& bindings) {
   ++tick_;
@@ -36,9 +56,10 @@ Result<std::unique_ptr<Plan>> Executor::build_plan(const graph::Bindings& bindin
   auto plan = std::make_unique<Plan>();
   plan->bindings = bindings;
   const std::vector<graph::NodeId> order = g_.topo_order();
-  AUTOGLM_ASSIGN_OR_RETURN(plan->splits, single_device_splits(g_, order, device_));
-
-  hal::BufferType& bt = device_.buffer_type();
+  if (placement_.splits.empty()) return error(ErrorCode::Internal, "the graph computes nothing");
+  // Every device reads host-visible memory, so one arena from the first split's device serves
+  // all of them.
+  hal::BufferType& bt = placement_.splits.front().device->buffer_type();
   plan->memory = plan_memory(g_, order, bindings, bt.alignment());
   if (!arena_ || arena_->size() < plan->memory.arena_bytes) {
     stats_.plans_evicted += cache_.size();
@@ -73,14 +94,12 @@ Result<std::unique_ptr<Plan>> Executor::build_plan(const graph::Bindings& bindin
         break;
     }
   }
-  for (const Split& s : plan->splits) {
+  for (const Placement::Crossing& c : placement_.crossings)
+    plan->crossing_bytes += plan->tensors[c.producer].desc.bytes();
+  for (const Split& s : placement_.splits) {
     hal::SplitExec exec;
     for (graph::NodeId id : s.nodes) {
       const graph::Node& n = g_.node(id);
-      if (n.op == graph::OpKind::Input || n.op == graph::OpKind::Weight ||
-          n.op == graph::OpKind::KvCache) {
-        continue;
-      }
       hal::NodeExec ne;
       ne.node = &n;
       ne.out = plan->tensors[id];
@@ -102,10 +121,12 @@ Result<const Plan*> Executor::run(const graph::Bindings& bindings, std::span<con
     }
     std::memcpy(t.data, in.bytes.data(), in.bytes.size());
   }
-  for (const hal::SplitExec& exec : plan->execs) {
-    AUTOGLM_RETURN_IF_ERROR(stream_->compute(exec));
+  // A split may start only after the previous one, on another device, has finished writing.
+  for (size_t i = 0; i < plan->execs.size(); ++i) {
+    hal::Stream& st = stream_for(placement_.splits[i].device);
+    AUTOGLM_RETURN_IF_ERROR(st.compute(plan->execs[i]));
+    st.synchronize();
   }
-  stream_->synchronize();
   ++stats_.runs;
   return plan;
 }

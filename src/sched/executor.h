@@ -1,5 +1,9 @@
-// Runs a graph on devices. Plans (placement, memory, resolved tensors) are built once per
-// shape binding and cached, so a decode step neither rebuilds nor re-plans the graph.
+// Runs a graph on devices. Placement is decided once per graph; plans (memory, resolved tensors)
+// once per shape binding and cached, so a decode step neither rebuilds nor re-plans the graph.
+// Memory is host-visible on every device this build drives (CPU, OpenCL with host-mapped
+// buffers), so a tensor crossing a cut is read in place; ordering across devices comes from
+// synchronizing the producing stream before the next split runs. A device with device-only
+// memory would need copies at the crossings, which Placement already lists.
 #pragma once
 
 #include <map>
@@ -16,9 +20,9 @@ namespace autoglm::sched {
 
 struct Plan {
   graph::Bindings bindings;
-  MemoryPlan memory;  // offsets into the executor's arena, which every plan shares
-  std::vector<Split> splits;
-  std::vector<hal::SplitExec> execs;    // one per split
+  MemoryPlan memory;                  // offsets into the executor's arena, which every plan shares
+  std::vector<hal::SplitExec> execs;  // one per split of the placement
+  size_t crossing_bytes = 0;          // bytes of tensors read across a cut, per run
   std::vector<hal::TensorRef> tensors;  // per node id
 };
 
@@ -36,8 +40,12 @@ struct ExecutorStats {
 
 class Executor {
  public:
-  // g must outlive the executor and already have passed the pass manager.
-  Executor(const graph::Graph& g, hal::Device& device, std::vector<StateBinding> state);
+  // Places the graph (errors name the node a device cannot run under policy Error). g and the
+  // devices must outlive the executor; g must already have passed the pass manager.
+  static Result<std::unique_ptr<Executor>> create(const graph::Graph& g,
+                                                  const PlacementOptions& placement,
+                                                  std::vector<StateBinding> state);
+  const Placement& placement() const { return placement_; }
 
   // The cached plan for these bindings, building it on first use.
   Result<const Plan*> plan_for(const graph::Bindings& bindings);
@@ -55,11 +63,13 @@ class Executor {
   static constexpr size_t kMaxPlans = 64;
 
  private:
+  Executor(const graph::Graph& g, Placement placement, std::vector<StateBinding> state);
   Result<std::unique_ptr<Plan>> build_plan(const graph::Bindings& bindings);
+  hal::Stream& stream_for(const hal::Device* d);
 
   const graph::Graph& g_;
-  hal::Device& device_;
-  std::unique_ptr<hal::Stream> stream_;
+  Placement placement_;
+  std::vector<std::pair<const hal::Device*, std::unique_ptr<hal::Stream>>> streams_;
   std::vector<StateBinding> state_;
   // One arena for all plans: only one plan runs at a time, so a cached plan costs its offsets,
   // not its memory. It grows to the largest plan seen; growing drops the plans that point into

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "backends/cpu/cpu_stream.h"
@@ -25,16 +26,21 @@ class HostBuffer : public hal::Buffer {
 
 class HostBufferType : public hal::BufferType {
  public:
+  // The kernels' vector loads want at least kDefaultAlignment; a larger request is honoured.
+  explicit HostBufferType(size_t alignment) : alignment_(std::max(alignment, kDefaultAlignment)) {}
   std::string name() const override { return "cpu_host"; }
-  size_t alignment() const override { return kDefaultAlignment; }
+  size_t alignment() const override { return alignment_; }
   Result<std::unique_ptr<hal::Buffer>> allocate(size_t bytes) override {
-    AlignedPtr p = aligned_alloc_bytes(bytes, kDefaultAlignment);
+    AlignedPtr p = aligned_alloc_bytes(bytes, alignment_);
     if (!p) {
       return error(ErrorCode::ResourceExhausted,
                    "cannot allocate " + std::to_string(bytes >> 20) + " MiB of host memory");
     }
     return std::unique_ptr<hal::Buffer>(new HostBuffer(std::move(p), bytes));
   }
+
+ private:
+  size_t alignment_;
 };
 
 std::string cpu_model_name() {
@@ -52,7 +58,8 @@ bool f32_rows(const graph::Node& n) {
 
 }  // namespace
 
-CpuDevice::CpuDevice(int threads) : pool_(threads), buffer_type_(new HostBufferType()) {}
+CpuDevice::CpuDevice(int threads, size_t alignment)
+    : pool_(threads), buffer_type_(new HostBufferType(alignment)) {}
 
 hal::DeviceProps CpuDevice::props() const {
   hal::DeviceProps p;
@@ -61,7 +68,7 @@ hal::DeviceProps CpuDevice::props() const {
   p.description = cpu_model_name();
   p.memory_bytes =
       static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<size_t>(sysconf(_SC_PAGE_SIZE));
-  p.alignment = kDefaultAlignment;
+  p.alignment = buffer_type_->alignment();
   p.isa = isa_name(active_isa());
   p.threads = pool_.size();
   return p;
@@ -103,7 +110,7 @@ std::unique_ptr<hal::Stream> CpuDevice::create_stream() {
 
 void register_cpu_backend(hal::Registry& r) {
   r.add({"cpu", 0, [](const hal::DeviceOptions& o) -> Result<std::unique_ptr<hal::Device>> {
-           return std::unique_ptr<hal::Device>(new CpuDevice(o.threads));
+           return std::unique_ptr<hal::Device>(new CpuDevice(o.threads, o.alignment));
          }});
 }
 

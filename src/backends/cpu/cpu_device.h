@@ -11,7 +11,8 @@ namespace autoglm::cpu {
 
 class CpuDevice : public hal::Device {
  public:
-  explicit CpuDevice(int threads);
+  // alignment: minimum for buffers (0: the kernels' default).
+  explicit CpuDevice(int threads, size_t alignment = 0);
   hal::DeviceProps props() const override;
   bool supports(const graph::Graph& g, const graph::Node& n) const override;
   hal::BufferType& buffer_type() override;

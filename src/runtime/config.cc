@@ -1,0 +1,117 @@
+#include "runtime/config.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace autoglm::runtime {
+namespace {
+
+Status invalid(std::string_view key, std::string_view value, const std::string& accepted) {
+  return error(ErrorCode::InvalidArgument, "config key '" + std::string(key) + "': '" +
+                                               std::string(value) +
+                                               "' is not valid (accepted: " + accepted + ")");
+}
+
+template <typename T>
+bool parse_number(std::string_view text, T& out) {
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, out);
+  return ec == std::errc() && p == end;
+}
+
+}  // namespace
+
+const std::vector<std::string>& config_keys() {
+  static const std::vector<std::string> keys = {"backend", "precision", "fallback_policy",
+                                                "memory_alignment", "threads"};
+  return keys;
+}
+
+Status set_config_value(RuntimeConfig& c, std::string_view key, std::string_view value) {
+  if (key == "backend") {
+    if (value.empty())
+      return invalid(key, value, "auto, a backend name, or a list like opencl,cpu");
+    c.backend = std::string(value);
+  } else if (key == "precision") {
+    if (value != "auto" && value != "f32" && value != "f16" && value != "bf16" && value != "int8")
+      return invalid(key, value, "auto, f32, f16, bf16, int8");
+    c.precision = std::string(value);
+  } else if (key == "fallback_policy") {
+    auto p = sched::parse_fallback_policy(value);
+    if (!p.ok()) return invalid(key, value, "cpu, error");
+    c.fallback_policy = *p;
+  } else if (key == "memory_alignment") {
+    size_t a = 0;
+    if (!parse_number(value, a) || a == 0 || (a & (a - 1)) != 0 || a > (size_t{1} << 20))
+      return invalid(key, value, "a power of two from 1 to 1048576 bytes");
+    c.memory_alignment = a;
+  } else if (key == "threads") {
+    int t = 0;
+    if (!parse_number(value, t) || t < 0 || t > 1024)
+      return invalid(key, value, "0 (physical cores) to 1024");
+    c.threads = t;
+  } else {
+    std::string keys;
+    for (const auto& k : config_keys()) keys += (keys.empty() ? "" : ", ") + k;
+    return error(ErrorCode::InvalidArgument,
+                 "unknown config key '" + std::string(key) + "' (known: " + keys + ")");
+  }
+  return {};
+}
+
+Status apply_config_file(RuntimeConfig& c, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return error(ErrorCode::NotFound, "cannot open config file " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  const nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false,
+                                                 /*ignore_comments=*/true);
+  if (j.is_discarded() || !j.is_object()) {
+    return error(ErrorCode::InvalidArgument,
+                 "config file " + path + " is not a JSON object (comments are allowed)");
+  }
+  for (const auto& [key, v] : j.items()) {
+    std::string value;
+    if (v.is_string()) {
+      value = v.get<std::string>();
+    } else if (v.is_number_unsigned() || v.is_number_integer()) {
+      value = v.dump();
+    } else if (v.is_array() && key == "backend") {
+      for (const auto& name : v) {
+        if (!name.is_string()) return invalid(key, v.dump(), "a list of backend names");
+        value += (value.empty() ? "" : ",") + name.get<std::string>();
+      }
+    } else {
+      return invalid(key, v.dump(),
+                     key == "backend" ? "a string or a list of names" : "a string or a number");
+    }
+    Status st = set_config_value(c, key, value);
+    if (!st.ok()) return error(st.code(), path + ": " + st.message());
+  }
+  return {};
+}
+
+Status apply_config_env(RuntimeConfig& c) {
+  for (const std::string& key : config_keys()) {
+    std::string var = "AUTOGLM_";
+    for (char ch : key) var += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    if (const char* v = std::getenv(var.c_str())) {
+      Status st = set_config_value(c, key, v);
+      if (!st.ok()) return error(st.code(), var + ": " + st.message());
+    }
+  }
+  return {};
+}
+
+Result<DType> kv_dtype_for(const RuntimeConfig& c) {
+  if (c.precision == "auto" || c.precision == "f16") return DType::F16;
+  if (c.precision == "f32") return DType::F32;
+  return error(ErrorCode::Unsupported, "precision '" + c.precision +
+                                           "' is not available on this build's devices "
+                                           "(available: auto, f32, f16)");
+}
+
+}  // namespace autoglm::runtime

@@ -77,6 +77,16 @@ Value Builder::rope(Value x, Value positions, Value freq_factors, const OpParams
   return push(OpKind::Rope, name, DType::F32, {}, {x.id, positions.id, freq_factors.id}, p);
 }
 
+Value Builder::rms_norm_mul(Value x, Value w, float eps, const std::string& name) {
+  OpParams p;
+  p.eps = eps;
+  return push(OpKind::RmsNormMul, name, DType::F32, {}, {x.id, w.id}, p);
+}
+
+Value Builder::swiglu(Value gate, Value up, const std::string& name) {
+  return push(OpKind::SwiGlu, name, DType::F32, {}, {gate.id, up.id});
+}
+
 Value Builder::softmax(Value x, float scale, const std::string& name) {
   OpParams p;
   p.scale = scale;

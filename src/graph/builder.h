@@ -28,6 +28,8 @@ class Builder {
   Value mul(Value a, Value b, const std::string& name);
   Value add(Value a, Value b, const std::string& name);
   Value silu(Value x, const std::string& name);
+  Value rms_norm_mul(Value x, Value w, float eps, const std::string& name);
+  Value swiglu(Value gate, Value up, const std::string& name);
   Value matmul(Value w, Value x, const std::string& name);
   // x: [n_tok, n_head * head_dim]; freq_factors may be {-1}.
   Value rope(Value x, Value positions, Value freq_factors, const OpParams& p,

@@ -34,6 +34,10 @@ std::string_view op_name(OpKind op) {
       return "KvStore";
     case OpKind::Attention:
       return "Attention";
+    case OpKind::RmsNormMul:
+      return "RmsNormMul";
+    case OpKind::SwiGlu:
+      return "SwiGlu";
   }
   return "?";
 }

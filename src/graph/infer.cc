@@ -68,14 +68,27 @@ Result<Inferred> infer(const Graph& g, const Node& n) {
       if (!f32_2d(in(0))) return bad(n, "input must be 2-d f32");
       return Inferred{DType::F32, in(0).shape};
     case OpKind::Mul:
-    case OpKind::Add: {
+    case OpKind::Add:
+    case OpKind::SwiGlu: {
       const Node& a = in(0);
       const Node& b = in(1);
       if (!f32_2d(a) || b.dtype != DType::F32) return bad(n, "inputs must be f32");
       if (!(a.shape.dims[0] == b.shape.dims[0])) return bad(n, "row lengths differ");
       const bool broadcast = b.shape.n_dims == 1 || b.shape.dims[1] == Dim::of(1);
-      if (!broadcast && !(b.shape.dims[1] == a.shape.dims[1])) return bad(n, "row counts differ");
+      if (n.op == OpKind::SwiGlu ? !(a.shape == b.shape)
+                                 : !broadcast && !(b.shape.dims[1] == a.shape.dims[1])) {
+        return bad(n, "row counts differ");
+      }
       return Inferred{DType::F32, a.shape};
+    }
+    case OpKind::RmsNormMul: {
+      const Node& x = in(0);
+      const Node& w = in(1);
+      if (!f32_2d(x) || w.dtype != DType::F32 || w.shape.n_dims != 1 ||
+          !(w.shape.dims[0] == x.shape.dims[0])) {
+        return bad(n, "expects f32 rows and one f32 weight row of the same length");
+      }
+      return Inferred{DType::F32, x.shape};
     }
     case OpKind::MatMul: {
       const Node& w = in(0);

@@ -25,6 +25,9 @@ enum class OpKind : uint8_t {
   //                                       in: q, k_cache, v_cache (after their stores),
   //                                           positions, tok_seq, block_tables [n_seqs, width]
   Attention,
+  // Fused by passes (graph/passes/fuse.h) where every chosen device runs them:
+  RmsNormMul,  // rms_norm(x) * w, w broadcast over rows    in: x, w
+  SwiGlu,      // silu(gate) * up                          in: gate, up
 };
 
 std::string_view op_name(OpKind op);

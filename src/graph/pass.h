@@ -29,8 +29,12 @@ class PassManager {
   Status run(Graph& g);
   const std::vector<PassStats>& stats() const { return stats_; }
 
-  // The default pipeline for inference graphs.
-  static PassManager standard();
+  // The default pipeline for inference graphs; fusion only where every device that will run the
+  // graph implements the fused ops.
+  struct Options {
+    bool fuse = true;
+  };
+  static PassManager standard(const Options& o);
 
  private:
   std::vector<std::unique_ptr<Pass>> passes_;

@@ -1,5 +1,6 @@
 #include "graph/pass.h"
 #include "graph/passes/dce.h"
+#include "graph/passes/fuse.h"
 
 namespace autoglm::graph {
 
@@ -19,8 +20,12 @@ Status PassManager::run(Graph& g) {
   return {};
 }
 
-PassManager PassManager::standard() {
+PassManager PassManager::standard(const Options& o) {
   PassManager pm;
+  if (o.fuse) {
+    pm.add(std::make_unique<FuseRmsNormMul>());
+    pm.add(std::make_unique<FuseSwiGlu>());
+  }
   pm.add(std::make_unique<DeadNodeElimination>());
   return pm;
 }

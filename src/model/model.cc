@@ -53,7 +53,8 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& path) {
   return m;
 }
 
-Result<ModelGraph> Model::build_graph(const KvLayout& layout) const {
+Result<ModelGraph> Model::build_graph(const KvLayout& layout,
+                                      const graph::PassManager::Options& passes) const {
   if (layout.n_blocks <= 0 || layout.block_size <= 0 || layout.table_width <= 0) {
     return error(ErrorCode::InvalidArgument,
                  "KV layout needs positive blocks, block size and width");
@@ -96,7 +97,7 @@ Result<ModelGraph> Model::build_graph(const KvLayout& layout) const {
   AUTOGLM_RETURN_IF_ERROR(b.status());
   mg.graph.set_outputs({logits.id});
 
-  graph::PassManager pm = graph::PassManager::standard();
+  graph::PassManager pm = graph::PassManager::standard(passes);
   AUTOGLM_RETURN_IF_ERROR(pm.run(mg.graph));
   mg.pass_stats = pm.stats();
   // Passes renumber nodes: find the handles again by name.

@@ -41,7 +41,8 @@ class Model {
 
   // Builds and optimizes the forward graph over a paged KV cache (state slot 2*layer for K,
   // 2*layer+1 for V, each n_blocks * block_size rows).
-  Result<ModelGraph> build_graph(const KvLayout& kv) const;
+  Result<ModelGraph> build_graph(const KvLayout& kv,
+                                 const graph::PassManager::Options& passes = {}) const;
 
  private:
   std::unique_ptr<gguf::File> file_;

@@ -52,6 +52,18 @@ Result<std::vector<std::string>> resolve_backends(const std::string& spec) {
 
 namespace {
 
+// Whether a device runs the ops the fusion passes create; otherwise fusing would push them to
+// the fallback device and cut the graph.
+bool runs_fused_ops(const hal::Device& d) {
+  graph::Graph g;
+  graph::Builder b(g);
+  const graph::Value x = b.input("x", DType::F32, graph::Shape::of({graph::Dim::of(64)}));
+  const graph::Value w = b.input("w", DType::F32, graph::Shape::of({graph::Dim::of(64)}));
+  const graph::Value norm = b.rms_norm_mul(x, w, 1e-5f, "probe.rms_norm_mul");
+  const graph::Value glu = b.swiglu(x, x, "probe.swiglu");
+  return b.status().ok() && d.supports(g, g.node(norm.id)) && d.supports(g, g.node(glu.id));
+}
+
 std::span<const uint8_t> bytes_of(const std::vector<int32_t>& v) {
   return {reinterpret_cast<const uint8_t*>(v.data()), v.size() * sizeof(int32_t)};
 }
@@ -127,7 +139,10 @@ Result<std::unique_ptr<BatchRunner>> BatchRunner::create(const model::Model& mod
   layout.block_size = opts.block_size;
   layout.table_width = opts.max_blocks_per_seq;
   layout.dtype = opts.kv_dtype;
-  AUTOGLM_ASSIGN_OR_RETURN(r->graph_, model.build_graph(layout));
+  graph::PassManager::Options passes;
+  passes.fuse = opts.fuse && std::all_of(po.devices.begin(), po.devices.end(),
+                                         [](const hal::Device* d) { return runs_fused_ops(*d); });
+  AUTOGLM_ASSIGN_OR_RETURN(r->graph_, model.build_graph(layout, passes));
   AUTOGLM_ASSIGN_OR_RETURN(r->executor_,
                            sched::Executor::create(r->graph_.graph, po, std::move(state)));
   return r;

@@ -28,6 +28,7 @@ struct RunnerOptions {
   std::string backend = "cpu";
   sched::FallbackPolicy fallback = sched::FallbackPolicy::Cpu;  // for ops none of them supports
   size_t alignment = 0;  // minimum device buffer alignment; 0: each device's own
+  bool fuse = true;      // fusion passes, where every chosen device runs the fused ops
 };
 
 // The tokens one sequence adds in a step.

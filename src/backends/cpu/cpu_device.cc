@@ -87,6 +87,8 @@ bool CpuDevice::supports(const graph::Graph& g, const graph::Node& n) const {
     case OpKind::Silu:
     case OpKind::Softmax:
     case OpKind::Rope:
+    case OpKind::RmsNormMul:
+    case OpKind::SwiGlu:
       return f32_rows(n);
     case OpKind::GetRows:
       return matmul_supports(g.node(n.inputs[0]).dtype);

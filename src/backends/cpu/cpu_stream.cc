@@ -2,6 +2,7 @@
 
 #include "backends/cpu/kernels/attention.h"
 #include "backends/cpu/kernels/elementwise.h"
+#include "backends/cpu/kernels/fused.h"
 #include "backends/cpu/kernels/get_rows.h"
 #include "backends/cpu/kernels/matmul.h"
 #include "backends/cpu/kernels/norm.h"
@@ -70,6 +71,17 @@ Status CpuStream::run_node(const hal::NodeExec& ne) {
     }
     case OpKind::Silu:
       par([&](int ith, int nth) { silu(f32(ne.in[0]), f32(out), out.desc.elements(), ith, nth); });
+      return {};
+    case OpKind::RmsNormMul:
+      par([&](int ith, int nth) {
+        rms_norm_mul(f32(ne.in[0]), f32(ne.in[1]), f32(out), out.desc.rows(), out.desc.dims[0],
+                     p.eps, ith, nth);
+      });
+      return {};
+    case OpKind::SwiGlu:
+      par([&](int ith, int nth) {
+        swiglu(f32(ne.in[0]), f32(ne.in[1]), f32(out), out.desc.elements(), ith, nth);
+      });
       return {};
     case OpKind::Softmax:
       par([&](int ith, int nth) {

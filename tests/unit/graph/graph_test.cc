@@ -61,7 +61,7 @@ TEST(Graph, DeadNodeEliminationKeepsTopologicalOrder) {
   (void)unused;
   f.g.set_outputs({y.id});
   const size_t before = f.g.nodes().size();
-  PassManager pm = PassManager::standard();
+  PassManager pm = PassManager::standard({.fuse = false});
   ASSERT_TRUE(pm.run(f.g).ok());
   EXPECT_EQ(f.g.nodes().size(), before - 2);  // "unused" and the unread weight
   EXPECT_EQ(f.g.find("unused"), -1);
@@ -71,6 +71,27 @@ TEST(Graph, DeadNodeEliminationKeepsTopologicalOrder) {
   EXPECT_EQ(f.g.node(f.g.outputs()[0]).name, "y");
   ASSERT_EQ(pm.stats().size(), 1u);
   EXPECT_EQ(pm.stats()[0].nodes_before, before);
+}
+
+TEST(Graph, FusionRewritesNormTimesWeightAndSwiGlu) {
+  Fixture f;
+  Value norm_w = f.b.weight("norm.weight", TensorDesc::contiguous(DType::F32, {16}), nullptr);
+  Value h = f.b.mul(f.b.rms_norm(f.x, 1e-5f, "norm.rms"), norm_w, "norm");
+  Value gate = f.b.silu(h, "gate_silu");
+  Value y = f.b.mul(gate, h, "swiglu");
+  Value shared = f.b.rms_norm(f.x, 1e-5f, "shared.rms");  // two users: stays as it is
+  Value z = f.b.add(f.b.mul(shared, norm_w, "shared"), shared, "z");
+  f.g.set_outputs({y.id, z.id});
+  PassManager pm = PassManager::standard({});
+  ASSERT_TRUE(pm.run(f.g).ok());
+  EXPECT_EQ(f.g.node(f.g.find("norm")).op, OpKind::RmsNormMul);
+  EXPECT_EQ(f.g.node(f.g.find("swiglu")).op, OpKind::SwiGlu);
+  EXPECT_EQ(f.g.node(f.g.find("shared")).op, OpKind::Mul);
+  EXPECT_EQ(f.g.find("norm.rms"), -1);
+  EXPECT_EQ(f.g.find("gate_silu"), -1);
+  EXPECT_GE(f.g.find("shared.rms"), 0);
+  ASSERT_EQ(pm.stats().size(), 3u);
+  EXPECT_EQ(pm.stats()[2].nodes_before - pm.stats()[2].nodes_after, 3u);  // two fused + weight w
 }
 
 TEST(Graph, DumpNamesEveryNode) {

@@ -1,0 +1,23 @@
+// Fusion passes: each rewrites one small pattern into one op, so a step dispatches fewer
+// kernels and reads each activation once. The replaced producers become dead; DCE removes them.
+#pragma once
+
+#include "graph/pass.h"
+
+namespace autoglm::graph {
+
+// Mul(RmsNorm(x), w) with w a weight row → RmsNormMul(x, w).
+class FuseRmsNormMul : public Pass {
+ public:
+  std::string name() const override { return "fuse_rms_norm_mul"; }
+  Status run(Graph& g) override;
+};
+
+// Mul(Silu(gate), up) → SwiGlu(gate, up).
+class FuseSwiGlu : public Pass {
+ public:
+  std::string name() const override { return "fuse_swiglu"; }
+  Status run(Graph& g) override;
+};
+
+}  // namespace autoglm::graph

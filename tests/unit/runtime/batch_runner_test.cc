@@ -1,0 +1,92 @@
+// BatchRunner: many sequences in one graph step over the paged KV cache.
+#include "runtime/batch_runner.h"
+
+#include <gtest/gtest.h>
+
+#include "tiny_model.h"
+
+namespace autoglm::runtime {
+namespace {
+
+std::unique_ptr<model::Model> tiny() {
+  auto m = model::Model::load(testing::tiny_llama_file({}));
+  EXPECT_TRUE(m.ok()) << m.status().to_string();
+  return std::move(*m);
+}
+
+std::unique_ptr<BatchRunner> runner(const model::Model& m, bool fuse = true) {
+  RunnerOptions o;
+  o.block_size = 4;
+  o.n_blocks = 16;
+  o.max_blocks_per_seq = 6;
+  o.threads = 2;
+  o.fuse = fuse;
+  auto r = BatchRunner::create(m, o);
+  EXPECT_TRUE(r.ok()) << r.status().to_string();
+  return std::move(*r);
+}
+
+std::vector<float> run(BatchRunner& r, const std::vector<SeqChunk>& chunks) {
+  auto out = r.step(chunks);
+  EXPECT_TRUE(out.ok()) << out.status().to_string();
+  return out.ok() ? std::vector<float>(out->begin(), out->end()) : std::vector<float>{};
+}
+
+const std::vector<int32_t> kA = {5, 77, 259, 3, 100, 200, 261};
+const std::vector<int32_t> kB = {42, 9, 150, 11, 8};
+const std::vector<int32_t> kBlocksA = {3, 0, 7}, kBlocksB = {12, 1};
+
+// Each sequence's prefill, then one decode step, alone and side by side in one step: the rows
+// are bit-identical, whichever blocks hold them.
+TEST(BatchRunner, SequencesInOneStepMatchSequencesAlone) {
+  auto m = tiny();
+  auto alone = runner(*m);
+  const auto a = run(*alone, {{kA, 0, kBlocksA, 1}});
+  const auto b = run(*alone, {{kB, 0, kBlocksB, 1}});
+  const int32_t next_a = 17, next_b = 23;
+  const auto a2 = run(*alone, {{{&next_a, 1}, 7, kBlocksA, 1}});
+  const auto b2 = run(*alone, {{{&next_b, 1}, 5, kBlocksB, 1}});
+
+  auto both = runner(*m);
+  const auto ab = run(*both, {{kA, 0, kBlocksA, 1}, {kB, 0, kBlocksB, 1}});
+  const auto ab2 = run(*both, {{{&next_a, 1}, 7, kBlocksA, 1}, {{&next_b, 1}, 5, kBlocksB, 1}});
+  const size_t v = static_cast<size_t>(both->n_vocab());
+  ASSERT_EQ(ab.size(), 2 * v);
+  ASSERT_EQ(ab2.size(), 2 * v);
+  for (size_t i = 0; i < v; ++i) {
+    ASSERT_EQ(ab[i], a[i]) << i;
+    ASSERT_EQ(ab[v + i], b[i]) << i;
+    ASSERT_EQ(ab2[i], a2[i]) << i;
+    ASSERT_EQ(ab2[v + i], b2[i]) << i;
+  }
+}
+
+TEST(BatchRunner, FusedGraphGivesTheUnfusedLogits) {
+  auto m = tiny();
+  auto fused = runner(*m, true);
+  auto plain = runner(*m, false);
+  size_t n_fused = 0;
+  for (const auto& n : fused->graph().graph.nodes())
+    n_fused += n.op == graph::OpKind::RmsNormMul || n.op == graph::OpKind::SwiGlu;
+  EXPECT_GT(n_fused, 0u);
+  EXPECT_LT(fused->graph().graph.nodes().size(), plain->graph().graph.nodes().size());
+  EXPECT_EQ(run(*fused, {{kA, 0, kBlocksA, 3}}), run(*plain, {{kA, 0, kBlocksA, 3}}));
+}
+
+TEST(BatchRunner, BadChunksAreRefusedBeforeRunning) {
+  auto m = tiny();
+  auto r = runner(*m);
+  const std::vector<int32_t> too_few = {3};  // 7 tokens need 2 blocks of 4
+  const std::vector<int32_t> outside = {3, 99};
+  const std::vector<int32_t> bad_token = {1, 1 << 20};
+  EXPECT_EQ(r->step(std::vector<SeqChunk>{{kA, 0, too_few, 1}}).status().code(),
+            ErrorCode::OutOfRange);
+  EXPECT_EQ(r->step(std::vector<SeqChunk>{{kA, 0, outside, 1}}).status().code(),
+            ErrorCode::InvalidArgument);
+  EXPECT_EQ(r->step(std::vector<SeqChunk>{{bad_token, 0, kBlocksB, 1}}).status().code(),
+            ErrorCode::InvalidArgument);
+  EXPECT_EQ(r->step(std::vector<SeqChunk>{}).status().code(), ErrorCode::InvalidArgument);
+}
+
+}  // namespace
+}  // namespace autoglm::runtime

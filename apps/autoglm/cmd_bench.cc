@@ -1,12 +1,16 @@
-// autoglm bench: prefill and decode speed of a model, mean ± std over repetitions.
+// autoglm bench: prefill and decode speed of a model, mean ± std over repetitions; with
+// --concurrency, the serving engine in-process under that many concurrent requests.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 
 #include "commands.h"
 #include "common.h"
+#include "serve/engine.h"
 
 namespace autoglm::cli {
 namespace {
@@ -17,6 +21,11 @@ struct BenchArgs {
   int gen = 64;
   int repetitions = 3;
   bool json = false;
+  // Engine mode: a comma-separated list of concurrency levels turns it on.
+  std::string concurrency;
+  int prompt_len = 128;
+  int gen_len = 64;
+  int shared_prefix = 0;
 };
 
 struct Stat {
@@ -96,6 +105,163 @@ int bench(BenchArgs a) {
   return 0;
 }
 
+// Nearest-rank percentile; 0 for no samples.
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const auto rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
+  return v[std::clamp<size_t>(rank, 1, v.size()) - 1];
+}
+
+Result<std::vector<int>> parse_levels(const std::string& list) {
+  std::vector<int> levels;
+  std::stringstream ss(list);
+  for (std::string item; std::getline(ss, item, ',');) {
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || v < 1 || v > 4096) {
+      return error(ErrorCode::InvalidArgument,
+                   "--concurrency wants positive integers separated by commas, e.g. 1,4,16,32; "
+                   "got '" +
+                       item + "'");
+    }
+    levels.push_back(static_cast<int>(v));
+  }
+  if (levels.empty()) return error(ErrorCode::InvalidArgument, "--concurrency is empty");
+  return levels;
+}
+
+struct LevelResult {
+  int concurrency = 0;
+  double wall_s = 0, tokens_per_s = 0, decode_tokens_per_s = 0;
+  double ttft_p50 = 0, ttft_p99 = 0, itl_p50 = 0, itl_p99 = 0;
+  int64_t completion_tokens = 0, cached_prompt_tokens = 0, steps = 0, preemptions = 0;
+};
+
+// c concurrent greedy requests of prompt_len tokens starting with `prefix` (the same for every
+// level, like a common system prompt), each decoding gen_len tokens; latencies come from the
+// engine's own samples.
+Result<LevelResult> run_level(serve::Engine& engine, const BenchArgs& a, int c,
+                              const std::vector<int32_t>& prefix, std::mt19937& rng) {
+  std::uniform_int_distribution<int32_t> dist(
+      0, static_cast<int32_t>(engine.tokenizer().n_vocab() - 1));
+  const serve::EngineStats before = engine.stats();
+  engine.take_samples();
+  std::vector<std::shared_ptr<serve::RequestHandle>> handles;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < c; ++i) {
+    serve::Request r;
+    r.prompt = prefix;
+    while (static_cast<int>(r.prompt.size()) < a.prompt_len) r.prompt.push_back(dist(rng));
+    r.max_tokens = a.gen_len;
+    r.sampling.temperature = 0.0f;
+    r.ignore_eos = true;
+    AUTOGLM_ASSIGN_OR_RETURN(auto h, engine.submit(std::move(r)));
+    handles.push_back(std::move(h));
+  }
+  LevelResult res;
+  res.concurrency = c;
+  for (auto& h : handles) {
+    for (;;) {
+      auto ev = h->next(std::chrono::milliseconds(1000));
+      if (!ev) continue;
+      if (ev->finish == serve::FinishReason::None) continue;
+      if (ev->finish != serve::FinishReason::Length) {
+        return error(ErrorCode::Internal, std::string("a bench request ended with ") +
+                                              serve::finish_reason_name(ev->finish) + ": " +
+                                              ev->status.to_string());
+      }
+      res.completion_tokens += ev->completion_tokens;
+      res.cached_prompt_tokens += ev->cached_prompt_tokens;
+      break;
+    }
+  }
+  res.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const serve::LatencySamples ls = engine.take_samples();
+  const serve::EngineStats after = engine.stats();
+  res.tokens_per_s = static_cast<double>(res.completion_tokens) / res.wall_s;
+  double itl_sum = 0;
+  for (double x : ls.itl_ms) itl_sum += x;
+  // Every running stream yields one token per inter-token interval.
+  if (!ls.itl_ms.empty()) {
+    res.decode_tokens_per_s = c * 1000.0 / (itl_sum / static_cast<double>(ls.itl_ms.size()));
+  }
+  res.ttft_p50 = percentile(ls.ttft_ms, 50);
+  res.ttft_p99 = percentile(ls.ttft_ms, 99);
+  res.itl_p50 = percentile(ls.itl_ms, 50);
+  res.itl_p99 = percentile(ls.itl_ms, 99);
+  res.steps = after.steps - before.steps;
+  res.preemptions = after.preemptions - before.preemptions;
+  return res;
+}
+
+int bench_engine(BenchArgs a) {
+  auto levels = parse_levels(a.concurrency);
+  if (!levels.ok()) return report(levels.status());
+  if (a.shared_prefix > a.prompt_len) {
+    return report(
+        error(ErrorCode::InvalidArgument, "--shared-prefix must not exceed --prompt-len"));
+  }
+  const int max_c = *std::max_element(levels->begin(), levels->end());
+  const std::string path = a.model.model.empty() ? default_model_path() : a.model.model;
+  auto model = model::Model::load(path);
+  if (!model.ok()) return report(model.status());
+  auto tok = tokenizer::Tokenizer::from_gguf((*model)->file());
+  if (!tok.ok()) return report(tok.status());
+  serve::EngineOptions o;
+  o.threads = a.model.threads;
+  o.n_ctx = a.model.ctx > 0 ? a.model.ctx : a.prompt_len + a.gen_len;
+  // Room for every stream at once: the bench measures batching, not preemption.
+  o.kv_tokens = static_cast<int64_t>(max_c) * (o.n_ctx + o.block_size);
+  o.max_batch = std::max<int64_t>(o.max_batch, max_c);
+  o.max_queue = static_cast<size_t>(std::max(256, max_c));
+  auto engine = serve::Engine::create(**model, **tok, o);
+  if (!engine.ok()) return report(engine.status());
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int32_t> dist(0, static_cast<int32_t>((*tok)->n_vocab() - 1));
+  std::vector<int32_t> prefix(static_cast<size_t>(a.shared_prefix));
+  for (auto& t : prefix) t = dist(rng);
+  // Warm-up: faults in the weights, builds the first plans and caches the shared prefix.
+  {
+    BenchArgs w = a;
+    w.gen_len = std::min(a.gen_len, 8);
+    if (auto r = run_level(**engine, w, 1, prefix, rng); !r.ok()) return report(r.status());
+  }
+  if (!a.json) {
+    std::printf("model    %s\nprompt   %d tokens (%d shared), %d generated per request\n",
+                path.c_str(), a.prompt_len, a.shared_prefix, a.gen_len);
+    std::printf("%6s %10s %10s %10s %10s %9s %9s %8s\n", "conc", "tok/s", "decode/s", "ttft p50",
+                "ttft p99", "itl p50", "itl p99", "cached");
+  }
+  for (int c : *levels) {
+    auto r = run_level(**engine, a, c, prefix, rng);
+    if (!r.ok()) return report(r.status());
+    if (a.json) {
+      nlohmann::json j = {{"concurrency", c},
+                          {"prompt_len", a.prompt_len},
+                          {"gen_len", a.gen_len},
+                          {"shared_prefix", a.shared_prefix},
+                          {"tokens_per_s", r->tokens_per_s},
+                          {"decode_tokens_per_s", r->decode_tokens_per_s},
+                          {"ttft_ms_p50", r->ttft_p50},
+                          {"ttft_ms_p99", r->ttft_p99},
+                          {"itl_ms_p50", r->itl_p50},
+                          {"itl_ms_p99", r->itl_p99},
+                          {"completion_tokens", r->completion_tokens},
+                          {"cached_prompt_tokens", r->cached_prompt_tokens},
+                          {"steps", r->steps},
+                          {"preemptions", r->preemptions},
+                          {"wall_s", r->wall_s}};
+      std::cout << j.dump() << std::endl;
+    } else {
+      std::printf("%6d %10.1f %10.1f %8.1fms %8.1fms %7.1fms %7.1fms %8lld\n", c, r->tokens_per_s,
+                  r->decode_tokens_per_s, r->ttft_p50, r->ttft_p99, r->itl_p50, r->itl_p99,
+                  static_cast<long long>(r->cached_prompt_tokens));
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
@@ -111,8 +277,21 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("-r,--repetitions", a->repetitions, "Timed repetitions (after one warm-up)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
-  cmd->add_flag("--json", a->json, "Print one JSON object on stdout");
-  cmd->callback([a] { g_exit_code = bench(*a); });
+  cmd->add_flag("--json", a->json,
+                "Print one JSON object on stdout (with --concurrency: one per level and line)");
+  cmd->add_option("--concurrency", a->concurrency,
+                  "Run the serving engine with these many concurrent requests, e.g. 1,4,16,32");
+  cmd->add_option("--prompt-len", a->prompt_len, "Engine mode: prompt tokens per request")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 16));
+  cmd->add_option("--gen-len", a->gen_len, "Engine mode: tokens generated per request")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 16));
+  cmd->add_option("--shared-prefix", a->shared_prefix,
+                  "Engine mode: leading prompt tokens all requests share (prefix cache)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 16));
+  cmd->callback([a] { g_exit_code = a->concurrency.empty() ? bench(*a) : bench_engine(*a); });
 }
 
 }  // namespace autoglm::cli

@@ -75,7 +75,9 @@ TEST(Graph, DeadNodeEliminationKeepsTopologicalOrder) {
 
 TEST(Graph, FusionRewritesNormTimesWeightAndSwiGlu) {
   Fixture f;
-  Value norm_w = f.b.weight("norm.weight", TensorDesc::contiguous(DType::F32, {16}), nullptr);
+  std::vector<float> norm_data(16, 1.0f);
+  Value norm_w =
+      f.b.weight("norm.weight", TensorDesc::contiguous(DType::F32, {16}), norm_data.data());
   Value h = f.b.mul(f.b.rms_norm(f.x, 1e-5f, "norm.rms"), norm_w, "norm");
   Value gate = f.b.silu(h, "gate_silu");
   Value y = f.b.mul(gate, h, "swiglu");
@@ -83,7 +85,8 @@ TEST(Graph, FusionRewritesNormTimesWeightAndSwiGlu) {
   Value z = f.b.add(f.b.mul(shared, norm_w, "shared"), shared, "z");
   f.g.set_outputs({y.id, z.id});
   PassManager pm = PassManager::standard({});
-  ASSERT_TRUE(pm.run(f.g).ok());
+  const Status st = pm.run(f.g);
+  ASSERT_TRUE(st.ok()) << st.to_string();
   EXPECT_EQ(f.g.node(f.g.find("norm")).op, OpKind::RmsNormMul);
   EXPECT_EQ(f.g.node(f.g.find("swiglu")).op, OpKind::SwiGlu);
   EXPECT_EQ(f.g.node(f.g.find("shared")).op, OpKind::Mul);

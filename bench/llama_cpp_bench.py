@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""Measure llama.cpp (through llama-cpp-python) on a GGUF model, for comparison
-with `autoglm bench`.
+"""Measure llama.cpp (through llama-cpp-python) on a GGUF model, with the same
+protocol as `autoglm bench` (bench/compare runs both, interleaved).
 
+Each repetition:
 prefill: one eval of a P-token prompt (seeded random vocabulary ids) into an
-         empty KV cache, timed per repetition.
-decode:  N greedy tokens, one token per eval, starting from an empty KV cache
-         with a single token (like llama-bench's tg test); the argmax over the
-         logits is included in the time.
-One untimed warm-up run precedes the R timed repetitions. Run it with the venv
-made by scripts/make_goldens.sh: $AUTOGLM_HOME/refvenv/bin/python3.
+         empty KV cache.
+decode:  N greedy tokens, one token per eval, continuing after that prompt (the
+         KV cache holds P to P+N-1 positions, as in `autoglm bench`); the argmax
+         over the logits is included in the time.
+One untimed warm-up repetition precedes the R timed ones. Flash attention off,
+F16 KV cache. Run it with the venv of bench/refvenv.sh:
+$AUTOGLM_HOME/refvenv/bin/python3.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ try:
     import llama_cpp
     from llama_cpp import Llama
 except ImportError:
-    sys.exit("llama-cpp-python is not installed; run scripts/make_goldens.sh once to create the venv")
+    sys.exit("llama-cpp-python is not installed; run bench/refvenv.sh once to create the venv")
 
 
 def default_model() -> Path:
@@ -40,21 +42,18 @@ def greedy_next(llm: Llama, n_vocab: int) -> int:
     return int(np.ctypeslib.as_array(ptr, shape=(n_vocab,)).argmax())  # [n_vocab]
 
 
-def run_prefill(llm: Llama, prompt: list[int]) -> float:
+def run_once(llm: Llama, prompt: list[int], n_gen: int, n_vocab: int) -> tuple[float, float]:
+    """One repetition: (prefill tokens/s, decode tokens/s)."""
     llm.reset()  # the next eval drops every KV cell past n_tokens = 0
     t0 = time.perf_counter()
     llm.eval(prompt)
-    return len(prompt) / (time.perf_counter() - t0)
-
-
-def run_decode(llm: Llama, first: int, n: int, n_vocab: int) -> float:
-    llm.reset()
-    tok = first
+    prefill = len(prompt) / (time.perf_counter() - t0)
+    tok = greedy_next(llm, n_vocab)
     t0 = time.perf_counter()
-    for _ in range(n):
+    for _ in range(n_gen):
         llm.eval([tok])
         tok = greedy_next(llm, n_vocab)
-    return n / (time.perf_counter() - t0)
+    return prefill, n_gen / (time.perf_counter() - t0)
 
 
 def mean_std(xs: list[float]) -> tuple[float, float]:
@@ -79,7 +78,7 @@ def main() -> None:
 
     llm = Llama(
         model_path=str(args.model),
-        n_ctx=max(args.n_prompt, args.n_gen) + 16,
+        n_ctx=args.n_prompt + args.n_gen + 16,
         n_batch=max(args.n_prompt, 512),
         n_ubatch=512,
         n_threads=args.threads,
@@ -91,10 +90,10 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     prompt = rng.integers(0, n_vocab, size=args.n_prompt).tolist()
 
-    run_prefill(llm, prompt)
-    run_decode(llm, prompt[0], args.n_gen, n_vocab)
-    prefill = [run_prefill(llm, prompt) for _ in range(args.repetitions)]
-    decode = [run_decode(llm, prompt[0], args.n_gen, n_vocab) for _ in range(args.repetitions)]
+    run_once(llm, prompt, args.n_gen, n_vocab)
+    runs = [run_once(llm, prompt, args.n_gen, n_vocab) for _ in range(args.repetitions)]
+    prefill = [p for p, _ in runs]
+    decode = [d for _, d in runs]
     pp_mean, pp_std = mean_std(prefill)
     tg_mean, tg_std = mean_std(decode)
 

@@ -15,12 +15,18 @@
 namespace autoglm {
 namespace {
 
-// The compiler's _Float16 conversions (IEEE round-to-nearest-even) are the independent reference.
+// The compiler's half-precision conversions (IEEE round-to-nearest-even) are the independent
+// reference; GCC 12 has _Float16 in C++ on x86 and __fp16 on aarch64.
+#if defined(__aarch64__)
+using Half = __fp16;
+#else
+using Half = _Float16;
+#endif
 float ref_h2f(uint16_t h) {
-  return static_cast<float>(std::bit_cast<_Float16>(h));
+  return static_cast<float>(std::bit_cast<Half>(h));
 }
 uint16_t ref_f2h(float f) {
-  return std::bit_cast<uint16_t>(static_cast<_Float16>(f));
+  return std::bit_cast<uint16_t>(static_cast<Half>(f));
 }
 
 bool is_nan_half(uint16_t h) {

@@ -5,6 +5,7 @@
 
 #include "backends/cpu/kernels/avx2_math.h"
 #include "backends/cpu/kernels/isa.h"
+#include "backends/cpu/kernels/neon_math.h"
 #include "core/thread_pool.h"
 
 namespace autoglm::cpu {
@@ -48,6 +49,18 @@ AUTOGLM_AVX2 void silu_avx2(const float* x, float* y, int64_t n) {
 }
 #endif
 
+#if defined(__aarch64__)
+void silu_neon(const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const float32x4_t v = vld1q_f32(x + i);
+    const float32x4_t e = neon::exp(vnegq_f32(v));
+    vst1q_f32(y + i, vdivq_f32(v, vaddq_f32(vdupq_n_f32(1.0f), e)));
+  }
+  for (; i < n; ++i) y[i] = x[i] / (1.0f + std::exp(-x[i]));
+}
+#endif
+
 }  // namespace
 
 void mul(const float* a, const float* b, float* y, int64_t rows, int64_t n, int64_t b_rows, int ith,
@@ -71,6 +84,8 @@ void silu(const float* x, float* y, int64_t n, int ith, int nth) {
   split_elements(n, ith, nth, &e0, &e1);
 #if defined(__x86_64__)
   if (has_avx2(active_isa())) return silu_avx2(x + e0, y + e0, e1 - e0);
+#elif defined(__aarch64__)
+  if (has_neon(active_isa())) return silu_neon(x + e0, y + e0, e1 - e0);
 #endif
   for (int64_t i = e0; i < e1; ++i) y[i] = x[i] / (1.0f + std::exp(-x[i]));
 }

@@ -5,6 +5,8 @@
 
 #include "backends/cpu/kernels/isa.h"
 #include "backends/cpu/kernels/matmul_avx2.h"
+#include "backends/cpu/kernels/matmul_avx512.h"
+#include "backends/cpu/kernels/matmul_neon.h"
 #include "core/half.h"
 #include "core/quant.h"
 #include "core/thread_pool.h"
@@ -176,9 +178,24 @@ void matmul(DType wtype, const void* w, size_t w_row_bytes, const void* xq, int6
   if (r0 >= r1 || t0 >= t1) return;
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* xb = static_cast<const uint8_t*>(xq);
+  const Isa isa = active_isa();
 #if defined(__x86_64__)
-  if (has_avx2(active_isa())) {
+  if (has_avx512(isa)) {
+    static const bool bf16 = __builtin_cpu_supports("avx512bf16");
+    const size_t xrb = dtype_row_bytes(matmul_activation_type(wtype), k);
+    if (avx512::matmul_range(wtype, wb, w_row_bytes, xb, xrb, k, y, y_stride, r0, r1, t0, t1,
+                             has_vnni(isa), bf16)) {
+      return;
+    }
+  }
+  if (has_avx2(isa)) {
     return avx2::matmul_range(wtype, wb, w_row_bytes, xb, k, y, y_stride, r0, r1, t0, t1);
+  }
+#elif defined(__aarch64__)
+  if (has_neon(isa)) {
+    const size_t xrb = dtype_row_bytes(matmul_activation_type(wtype), k);
+    return neon::matmul_range(wtype, wb, w_row_bytes, xb, xrb, k, y, y_stride, r0, r1, t0, t1,
+                              isa == Isa::NeonDot);
   }
 #endif
   matmul_range_scalar(wtype, wb, w_row_bytes, xb, k, y, y_stride, r0, r1, t0, t1);

@@ -423,7 +423,7 @@ void run_quant(Dot dot, const uint8_t* w, size_t wrb, const uint8_t* x, int64_t 
 }
 
 Dot dot_kind() {
-  if (active_isa() != Isa::Avx2Vnni) return Dot::MaddUbs;
+  if (!has_vnni(active_isa())) return Dot::MaddUbs;
   // AVX-VNNI's VEX form where present; otherwise the EVEX form of AVX512-VNNI on ymm registers.
   static const bool vex = __builtin_cpu_supports("avxvnni");
   return vex ? Dot::VnniVex : Dot::VnniEvex;

@@ -1,5 +1,5 @@
 // AVX2 halves of matmul.cc (internal): declared on x86_64 only, called after an active_isa() check.
-// At Isa::Avx2Vnni the int8 block dots use vpdpbusd instead of maddubs + madd.
+// At a VNNI level (has_vnni) the int8 block dots use vpdpbusd instead of maddubs + madd.
 #pragma once
 
 #include <cstddef>

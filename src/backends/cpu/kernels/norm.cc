@@ -4,6 +4,9 @@
 
 #include "backends/cpu/kernels/avx2_math.h"
 #include "backends/cpu/kernels/isa.h"
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#endif
 #include "core/thread_pool.h"
 
 namespace autoglm::cpu {
@@ -35,22 +38,41 @@ AUTOGLM_AVX2 double sum_squares_avx2(const float* x, int64_t n) {
 }
 #endif
 
+#if defined(__aarch64__)
+double sum_squares_neon(const float* x, int64_t n) {
+  float64x2_t acc0 = vdupq_n_f64(0.0);
+  float64x2_t acc1 = vdupq_n_f64(0.0);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const float32x4_t v = vld1q_f32(x + i);
+    const float32x4_t sq = vmulq_f32(v, v);
+    acc0 = vaddq_f64(acc0, vcvt_f64_f32(vget_low_f32(sq)));
+    acc1 = vaddq_f64(acc1, vcvt_high_f64_f32(sq));
+  }
+  return vaddvq_f64(vaddq_f64(acc0, acc1)) + sum_squares_scalar(x + i, n - i);
+}
+#endif
+
+// Squares summed with the widest SIMD the level has.
+double sum_squares(const float* x, int64_t n, Isa isa) {
+#if defined(__x86_64__)
+  if (has_avx2(isa)) return sum_squares_avx2(x, n);
+#elif defined(__aarch64__)
+  if (has_neon(isa)) return sum_squares_neon(x, n);
+#endif
+  return sum_squares_scalar(x, n);
+}
+
 }  // namespace
 
 void rms_norm(const float* x, float* y, int64_t rows, int64_t n, float eps, int ith, int nth) {
   int64_t r0, r1;
   ThreadPool::split(rows, ith, nth, &r0, &r1);
-#if defined(__x86_64__)
-  const bool avx2 = has_avx2(active_isa());
-#endif
+  const Isa isa = active_isa();
   for (int64_t r = r0; r < r1; ++r) {
     const float* xr = x + r * n;  // [n]
     float* yr = y + r * n;        // [n]
-#if defined(__x86_64__)
-    const double ss = avx2 ? sum_squares_avx2(xr, n) : sum_squares_scalar(xr, n);
-#else
-    const double ss = sum_squares_scalar(xr, n);
-#endif
+    const double ss = sum_squares(xr, n, isa);
     const float mean = static_cast<float>(ss / static_cast<double>(n));
     const float scale = 1.0f / std::sqrt(mean + eps);
     for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] * scale;

@@ -6,6 +6,7 @@
 
 #include "backends/cpu/kernels/avx2_math.h"
 #include "backends/cpu/kernels/isa.h"
+#include "backends/cpu/kernels/neon_math.h"
 #include "core/thread_pool.h"
 
 namespace autoglm::cpu {
@@ -53,11 +54,39 @@ AUTOGLM_AVX2 void softmax_row_avx2(const float* x, float* y, int64_t n, float sc
 }
 #endif
 
+#if defined(__aarch64__)
+void softmax_row_neon(const float* x, float* y, int64_t n, float scale) {
+  float max = -std::numeric_limits<float>::infinity();
+  float32x4_t vmax = vdupq_n_f32(max);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) vmax = vmaxq_f32(vmax, vmulq_n_f32(vld1q_f32(x + i), scale));
+  max = vmaxvq_f32(vmax);
+  for (; i < n; ++i) max = std::max(max, x[i] * scale);
+  const float32x4_t vshift = vdupq_n_f32(max);
+  float32x4_t vsum = vdupq_n_f32(0.0f);
+  for (i = 0; i + 4 <= n; i += 4) {
+    const float32x4_t e = neon::exp(vsubq_f32(vmulq_n_f32(vld1q_f32(x + i), scale), vshift));
+    vst1q_f32(y + i, e);
+    vsum = vaddq_f32(vsum, e);
+  }
+  float sum = vaddvq_f32(vsum);
+  for (; i < n; ++i) {
+    y[i] = std::exp(x[i] * scale - max);
+    sum += y[i];
+  }
+  const float inv = 1.0f / sum;
+  for (i = 0; i + 4 <= n; i += 4) vst1q_f32(y + i, vmulq_n_f32(vld1q_f32(y + i), inv));
+  for (; i < n; ++i) y[i] *= inv;
+}
+#endif
+
 }  // namespace
 
 void softmax_row(const float* x, float* y, int64_t n, float scale) {
 #if defined(__x86_64__)
   if (has_avx2(active_isa())) return softmax_row_avx2(x, y, n, scale);
+#elif defined(__aarch64__)
+  if (has_neon(active_isa())) return softmax_row_neon(x, y, n, scale);
 #endif
   softmax_row_scalar(x, y, n, scale);
 }

@@ -218,10 +218,16 @@ TEST_P(AttentionTest, CausalGqaMatchesDoubleReference) {
                 double sum = 0;
                 for (auto& e : s) sum += (e = std::exp(e - max));
                 for (int64_t d = 0; d < hd.head_dim; ++d) {
-                  double want = 0;
-                  for (int64_t j = 0; j < visible; ++j)
+                  double want = 0, v_abs = 0;
+                  for (int64_t j = 0; j < visible; ++j) {
                     want += as_kv(s[j] / sum) * v.at(pg.slot(j), off + d);
-                  ASSERT_NEAR(out[(t * hd.n_head + h) * hd.head_dim + d], want, 3e-5 * q_scale)
+                    v_abs = std::max(v_abs, std::abs(static_cast<double>(v.at(pg.slot(j), off + d))));
+                  }
+                  // With an F16 cache a probability may round to the neighbouring F16 value when
+                  // the platform's expf differs in its last bit: allow one F16 step (2^-11
+                  // relative, p <= 1) of the largest |v| on top of the f32 rounding.
+                  const double tol = 3e-5 * q_scale + (f16 ? v_abs / 2048.0 : 0.0);
+                  ASSERT_NEAR(out[(t * hd.n_head + h) * hd.head_dim + d], want, tol)
                       << "t=" << t << " h=" << h << " d=" << d;
                 }
               }

@@ -41,8 +41,11 @@ inline std::string kernel_param_name(const ::testing::TestParamInfo<std::tuple<I
          std::to_string(std::get<1>(info.param)) + "threads";
 }
 
+// Every level of both families: the ones this CPU lacks are skipped in SetUp, so the same test
+// binary covers x86 and AArch64.
 inline auto kernel_params() {
-  return ::testing::Combine(::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx2Vnni),
+  return ::testing::Combine(::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx2Vnni, Isa::Avx512,
+                                              Isa::Avx512Vnni, Isa::Neon, Isa::NeonDot),
                             ::testing::Values(1, 3));
 }
 

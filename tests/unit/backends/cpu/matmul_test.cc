@@ -5,6 +5,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "core/half.h"
@@ -147,6 +148,42 @@ TEST_P(MatmulTest, LargerProblemsCoverAllTileShapes) {
 }
 
 AUTOGLM_INSTANTIATE_KERNEL_TEST(MatmulTest);
+
+// The AVX-512 quantized kernels add the same f32 terms in the same order as the AVX2 ones, so
+// switching level never changes a result (the llama.cpp agreement tests are that sensitive).
+TEST(MatmulIsaAgreement, Avx512QuantizedEqualsAvx2BitForBit) {
+  const Isa saved = active_isa();
+  for (auto [wide, narrow] :
+       {std::pair{Isa::Avx512Vnni, Isa::Avx2Vnni}, std::pair{Isa::Avx512, Isa::Avx2}}) {
+    if (!isa_available(wide)) continue;
+    for (DType wtype : {DType::Q4_0, DType::Q4_1, DType::Q8_0}) {
+      for (int64_t n_tok : {2, 5, 8}) {
+        SCOPED_TRACE(::testing::Message()
+                     << isa_name(wide) << " " << dtype_name(wtype) << " n_tok=" << n_tok);
+        const int64_t n_out = 13, k = 96;
+        const DType act = matmul_activation_type(wtype);
+        const std::vector<float> w = random_floats(static_cast<size_t>(n_out * k), 7);
+        const std::vector<float> x = random_floats(static_cast<size_t>(n_tok * k), 8);
+        const size_t wrb = dtype_row_bytes(wtype, k), xrb = dtype_row_bytes(act, k);
+        std::vector<uint8_t> wq(wrb * n_out), xq(xrb * n_tok);
+        for (int64_t n = 0; n < n_out; ++n) quantize_row(wtype, &w[n * k], &wq[n * wrb], k);
+        for (int64_t t = 0; t < n_tok; ++t) {
+          quantize_row_activation(act, &x[t * k], &xq[t * xrb], k);
+        }
+        std::vector<float> y_wide(n_tok * n_out), y_narrow(n_tok * n_out);
+        set_isa_for_testing(wide);
+        matmul(wtype, wq.data(), wrb, xq.data(), n_tok, n_out, k, y_wide.data(), n_out, 0, 1);
+        set_isa_for_testing(narrow);
+        matmul(wtype, wq.data(), wrb, xq.data(), n_tok, n_out, k, y_narrow.data(), n_out, 0, 1);
+        for (size_t i = 0; i < y_wide.size(); ++i) {
+          ASSERT_EQ(std::bit_cast<uint32_t>(y_wide[i]), std::bit_cast<uint32_t>(y_narrow[i]))
+              << "element " << i << ": " << y_wide[i] << " vs " << y_narrow[i];
+        }
+      }
+    }
+  }
+  set_isa_for_testing(saved);
+}
 
 }  // namespace
 }  // namespace autoglm::cpu

@@ -1,0 +1,18 @@
+#include "backends/cpu/kernels/matmul_neon.h"
+
+#if defined(__aarch64__)
+#include "backends/cpu/kernels/matmul_neon_tiles.h"
+
+namespace autoglm::cpu::neon {
+
+void matmul_range(DType wtype, const void* w, size_t w_row_bytes, const void* xq, size_t xrb,
+                  int64_t k, float* y, int64_t y_stride, int64_t r0, int64_t r1, int64_t t0,
+                  int64_t t1, bool dotprod) {
+  if (dotprod) {
+    return matmul_range_dotprod(wtype, w, w_row_bytes, xq, xrb, k, y, y_stride, r0, r1, t0, t1);
+  }
+  matmul_range_impl<Dot::Mull>(wtype, w, w_row_bytes, xq, xrb, k, y, y_stride, r0, r1, t0, t1);
+}
+
+}  // namespace autoglm::cpu::neon
+#endif  // __aarch64__

@@ -75,9 +75,11 @@ fi
 run_stage "fetch model" bash scripts/fetch_model.sh || failed=1
 if run_stage "build (ci)" bash scripts/build.sh ci; then
   run_stage "ctest" ctest_all || failed=1
+  run_stage "e2e (real clients)" bash scripts/e2e.sh build/bin/autoglm || failed=1
 else
   failed=1
   skip_stage "ctest" "build failed"
+  skip_stage "e2e (real clients)" "build failed"
 fi
 if run_stage "asan build" asan_build; then
   run_stage "asan ctest" asan_ctest || failed=1

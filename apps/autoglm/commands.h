@@ -12,5 +12,7 @@ void add_run_command(CLI::App& app);
 void add_chat_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
+void add_devices_command(CLI::App& app);
 
 }  // namespace autoglm::cli

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "autoglm - run large language models fast on whatever hardware is here.\n"
       "Examples:\n"
+      "  autoglm serve\n"
       "  autoglm run -p \"The capital of France is\" -n 32\n"
       "  autoglm chat\n"
       "  autoglm bench --json\n"
@@ -21,6 +22,8 @@ int main(int argc, char** argv) {
   autoglm::cli::add_chat_command(app);
   autoglm::cli::add_bench_command(app);
   autoglm::cli::add_inspect_command(app);
+  autoglm::cli::add_serve_command(app);
+  autoglm::cli::add_devices_command(app);
   CLI11_PARSE(app, argc, argv);
   return autoglm::cli::g_exit_code;
 }

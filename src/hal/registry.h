@@ -24,6 +24,14 @@ struct BackendEntry {
   DeviceFactory create;
 };
 
+// What happened to one plugin file offered to a registry (hal/plugin_loader.h).
+struct PluginOutcome {
+  std::string path;
+  bool loaded = false;
+  std::string name;     // the plugin's backend family when loaded
+  std::string message;  // why it was skipped
+};
+
 class Registry {
  public:
   static Registry& global();
@@ -31,9 +39,13 @@ class Registry {
   const std::vector<BackendEntry>& backends() const { return backends_; }
   // NotFound lists the registered backend names.
   Result<std::unique_ptr<Device>> create(const std::string& name, const DeviceOptions& opts) const;
+  // Every plugin file offered to this registry, by canonical path, so loading twice is a no-op.
+  void record_plugin(PluginOutcome o) { plugins_.push_back(std::move(o)); }
+  const std::vector<PluginOutcome>& plugins() const { return plugins_; }
 
  private:
   std::vector<BackendEntry> backends_;
+  std::vector<PluginOutcome> plugins_;
 };
 
 }  // namespace autoglm::hal

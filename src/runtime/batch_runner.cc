@@ -5,13 +5,17 @@
 #include <string>
 
 #include "backends/cpu/cpu_device.h"
+#include "hal/plugin_loader.h"
 #include "hal/registry.h"
 
 namespace autoglm::runtime {
 
 void register_builtin_backends() {
   static std::once_flag once;
-  std::call_once(once, [] { cpu::register_cpu_backend(hal::Registry::global()); });
+  std::call_once(once, [] {
+    cpu::register_cpu_backend(hal::Registry::global());
+    hal::load_default_plugins(hal::Registry::global());
+  });
 }
 
 Status check_token_ids(std::span<const int32_t> tokens, int64_t n_vocab) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "cli_process.h"
 #include "tiny_model.h"
@@ -54,6 +55,46 @@ TEST(Cli, BenchJsonHasTheContractKeys) {
   }
   EXPECT_GT(j["decode_tokens_per_s"].get<double>(), 0.0);
   EXPECT_GT(j["prefill_tokens_per_s"].get<double>(), 0.0);
+}
+
+TEST(Cli, BenchConcurrencyJsonHasOneLinePerLevel) {
+  auto o = run_cli("bench -m " + tiny() + " --concurrency 1,3 --prompt-len 8 --gen-len 4 --json",
+                   "", "", false);
+  ASSERT_EQ(o.exit_code, 0) << o.output;
+  std::istringstream lines(o.output);
+  std::string line;
+  for (int want : {1, 3}) {
+    ASSERT_TRUE(std::getline(lines, line)) << o.output;
+    const auto j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["concurrency"], want);
+    for (const char* k :
+         {"tokens_per_s", "ttft_ms_p50", "ttft_ms_p99", "itl_ms_p50", "itl_ms_p99"}) {
+      EXPECT_TRUE(j.contains(k)) << k;
+    }
+  }
+  EXPECT_FALSE(std::getline(lines, line)) << line;
+}
+
+// OpenCL (PoCL in CI) with ops taken out of its support table: policy cpu runs them on the CPU,
+// reports the cuts and gives the text of the full OpenCL run; policy error refuses up front.
+TEST(Cli, FallbackPolicyDecidesWhereUnsupportedOpsGo) {
+  const std::string args =
+      "run -m " + tiny() + " -p 'the cat' -n 8 --temp 0 --ignore-eos --backend opencl";
+  auto full = run_cli(args, "", "", false);
+  ASSERT_EQ(full.exit_code, 0) << full.output;
+  const std::string disable = "AUTOGLM_OPENCL_DISABLE_OPS=Silu,SwiGlu";
+  auto fallback = run_cli(args, disable, "", false);
+  ASSERT_EQ(fallback.exit_code, 0);
+  EXPECT_EQ(fallback.output, full.output);
+  auto report = run_cli(args, disable);
+  EXPECT_NE(report.output.find("fallback  'blk.0.ffn_silu' (Silu on f32)"), std::string::npos)
+      << report.output;
+  EXPECT_NE(report.output.find("splits"), std::string::npos);
+  auto refused = run_cli(args + " --fallback-policy error", disable);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.output.find("device 'opencl' cannot run node 'blk.0.ffn_silu' (Silu on f32)"),
+            std::string::npos)
+      << refused.output;
 }
 
 TEST(Cli, InspectShowsTensorsAndGraph) {

@@ -97,7 +97,9 @@ bool CpuDevice::supports(const graph::Graph& g, const graph::Node& n) const {
     case OpKind::KvStore:
       return n.dtype == DType::F32 || n.dtype == DType::F16;
     case OpKind::Attention:
-      return f32_rows(n) && n.params.head_dim <= 512;  // kernel stack buffer
+      return f32_rows(n) && n.params.head_dim <= 512 &&
+             (g.node(n.inputs[1]).dtype == DType::F32 ||
+              g.node(n.inputs[1]).dtype == DType::F16);  // kernel stack buffer
   }
   return false;
 }

@@ -39,6 +39,7 @@ struct ServeArgs {
   int64_t ctx = 0;
   int64_t kv_tokens = 0;
   int http_threads = 128;
+  ModelFlags runtime;  // --config, --backend, --precision, --fallback-policy, --memory-alignment
 };
 
 void log_line(const std::string& s) {
@@ -60,6 +61,17 @@ Result<std::vector<ModelSpec>> model_specs(const ServeArgs& a) {
 }
 
 // Ready-to-paste examples for the first model, printed once everything is loaded.
+// "cpu" or "opencl, cpu (61 splits, 30 ops fell back)"
+std::string placement_text(const serve::Engine::Placement& p) {
+  std::string s;
+  for (const std::string& d : p.devices) s += (s.empty() ? "" : ", ") + d;
+  if (p.splits > 1) {
+    s += " (" + std::to_string(p.splits) + " splits, " + std::to_string(p.fallbacks) +
+         " ops fell back)";
+  }
+  return s;
+}
+
 void print_examples(const std::string& base, const std::string& model, bool with_key) {
   const std::string auth = with_key ? " -H \"Authorization: Bearer $AUTOGLM_API_KEY\"" : "";
   std::fprintf(stderr,
@@ -77,6 +89,10 @@ void print_examples(const std::string& base, const std::string& model, bool with
 }
 
 int serve_main(const ServeArgs& a) {
+  auto cfg = a.runtime.resolve();
+  if (!cfg.ok()) return report(cfg.status());
+  auto kv_dtype = runtime::kv_dtype_for(*cfg);
+  if (!kv_dtype.ok()) return report(kv_dtype.status());
   auto specs = model_specs(a);
   if (!specs.ok()) return report(specs.status());
   serve::http::ServerConfig config;
@@ -96,7 +112,11 @@ int serve_main(const ServeArgs& a) {
   config.http_threads = a.http_threads;
 
   serve::EngineOptions engine;
-  engine.threads = a.threads;
+  engine.threads = a.threads > 0 ? a.threads : cfg->threads;
+  engine.backend = cfg->backend;
+  engine.fallback = cfg->fallback_policy;
+  engine.alignment = cfg->memory_alignment;
+  engine.kv_dtype = *kv_dtype;
   engine.n_ctx = a.ctx;
   engine.kv_tokens = a.kv_tokens;
   engine.max_queue = a.max_queue;
@@ -142,8 +162,8 @@ int serve_main(const ServeArgs& a) {
                           .count();
       log_line("loaded " + spec.name + " version " + spec.version + " (" + hp.arch + ", " +
                std::to_string(hp.n_layer) + " layers, ctx " +
-               std::to_string((*m)->engine->options().n_ctx) + ") on " + (*m)->device + " in " +
-               std::to_string(ms) + " ms");
+               std::to_string((*m)->engine->options().n_ctx) + ") on " +
+               placement_text((*m)->engine->placement()) + " in " + std::to_string(ms) + " ms");
       registry.add_loaded(std::move(*m));
     }
     log_line("ready: every model is loaded");
@@ -256,6 +276,7 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("-t,--threads", a->threads, "Compute threads per model (0 = physical cores)")
       ->check(CLI::Range(0, 1024));
+  a->runtime.add_config(*cmd);
   cmd->add_option("-c,--ctx", a->ctx, "Longest sequence (prompt + output); 0 = min(model's, 4096)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--kv-tokens", a->kv_tokens, "KV cache size in tokens per model; 0 = automatic")

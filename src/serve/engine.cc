@@ -97,6 +97,14 @@ const EngineOptions& Engine::options() const {
 const model::Model& Engine::model() const {
   return core_->model();
 }
+Engine::Placement Engine::placement() const {
+  const runtime::BatchRunner& r = core_->runner();
+  Placement p;
+  for (const auto& d : r.devices()) p.devices.push_back(d->props().name);
+  p.splits = r.placement().splits.size();
+  p.fallbacks = r.placement().fallbacks.size();
+  return p;
+}
 const tokenizer::Tokenizer& Engine::tokenizer() const {
   return core_->tokenizer();
 }

@@ -17,6 +17,7 @@
 #include "core/status.h"
 #include "model/model.h"
 #include "runtime/sampler.h"
+#include "sched/split.h"
 #include "tokenizer/tokenizer.h"
 
 namespace autoglm::serve {
@@ -26,8 +27,10 @@ struct EngineOptions {
   int64_t kv_tokens = 0;    // KV pool size in tokens (at least n_ctx); 0: 4 * n_ctx
   int64_t n_ctx = 0;        // longest sequence (prompt + output); 0: min(training ctx, 4096)
   DType kv_dtype = DType::F16;
-  int threads = 0;  // 0: physical cores
-  std::string backend = "cpu";
+  int threads = 0;              // 0: physical cores
+  std::string backend = "cpu";  // see runtime::RunnerOptions::backend
+  sched::FallbackPolicy fallback = sched::FallbackPolicy::Cpu;
+  size_t alignment = 0;           // minimum device buffer alignment; 0: each device's own
   int64_t max_batch = 32;         // running sequences at most
   int64_t max_step_tokens = 512;  // token budget of one step (prefill chunks + decode tokens)
   size_t max_queue = 256;         // waiting requests at most; beyond that submit fails QueueFull
@@ -149,6 +152,12 @@ class Engine {
   LatencySamples take_samples();
   const EngineOptions& options() const;  // as resolved: n_ctx and kv_tokens filled in
   const model::Model& model() const;
+  // Where the graph's ops run: devices by name, splits and ops that fell back.
+  struct Placement {
+    std::vector<std::string> devices;
+    size_t splits = 0, fallbacks = 0;
+  };
+  Placement placement() const;
   const tokenizer::Tokenizer& tokenizer() const;
 
   // Stops admitting (submit → Unavailable); running and waiting requests go on.

@@ -57,6 +57,8 @@ Result<std::unique_ptr<EngineCore>> EngineCore::create(Engine* owner, const mode
   ro.kv_dtype = o.kv_dtype;
   ro.threads = o.threads;
   ro.backend = o.backend;
+  ro.fallback = o.fallback;
+  ro.alignment = o.alignment;
   std::unique_ptr<EngineCore> c(new EngineCore(owner, model, tok, o));
   AUTOGLM_ASSIGN_OR_RETURN(c->runner_, runtime::BatchRunner::create(model, ro));
   if (o.prefix_cache) {

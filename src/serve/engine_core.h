@@ -36,6 +36,7 @@ class EngineCore {
 
   const EngineOptions& options() const { return opts_; }
   const model::Model& model() const { return model_; }
+  const runtime::BatchRunner& runner() const { return *runner_; }
   const tokenizer::Tokenizer& tokenizer() const { return tok_; }
 
  private:

@@ -238,6 +238,7 @@ json infer_response(const InferRequest& r, const std::string& model, const std::
 
 json model_metadata(const ServedModel& m, const std::vector<std::string>& versions) {
   const auto& hp = m.model->hparams();
+  const Engine::Placement placement = m.engine->placement();
   return {
       {"name", m.name},
       {"versions", versions},
@@ -252,8 +253,10 @@ json model_metadata(const ServedModel& m, const std::vector<std::string>& versio
        {{"arch", hp.arch},
         {"n_ctx", m.engine->options().n_ctx},
         {"n_vocab", m.tokenizer->n_vocab()},
-        // The whole graph runs on one device today: one split, nothing falls back.
-        {"placement", {{"devices", {m.device}}, {"splits", 1}, {"fallbacks", 0}}}}},
+        {"placement",
+         {{"devices", placement.devices},
+          {"splits", placement.splits},
+          {"fallbacks", placement.fallbacks}}}}},
   };
 }
 

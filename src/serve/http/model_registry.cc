@@ -11,7 +11,6 @@ Result<std::shared_ptr<ServedModel>> load_served_model(const ModelSpec& spec,
   m->name = spec.name;
   m->version = spec.version;
   m->path = spec.path;
-  m->device = opts.backend;
   AUTOGLM_ASSIGN_OR_RETURN(m->model, model::Model::load(spec.path));
   AUTOGLM_ASSIGN_OR_RETURN(m->tokenizer, tokenizer::Tokenizer::from_gguf(m->model->file()));
   AUTOGLM_ASSIGN_OR_RETURN(m->engine, Engine::create(*m->model, *m->tokenizer, opts));

@@ -18,7 +18,6 @@ namespace autoglm::serve::http {
 
 struct ServedModel {
   std::string name, version, path;
-  std::string device;  // where the engine runs its graph (backend name)
   // Declared before the engine: the engine refers to both and is destroyed first.
   std::unique_ptr<model::Model> model;
   std::unique_ptr<tokenizer::Tokenizer> tokenizer;

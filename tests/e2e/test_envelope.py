@@ -99,8 +99,8 @@ def test_429_and_504_from_a_full_server(spawn_server):
     r, j = results["queued"]
     assert r.status_code == 504, j
     # The running request is not needed any more: with --drain-timeout 0 the server stops at
-    # once and answers it 503.
+    # once and answers it 503, unless it already finished (the model may end its story early).
     srv.proc.terminate()
     a.join()
-    assert results["running"][0].status_code == 503
+    assert results["running"][0].status_code in (200, 503)
     assert srv.proc.wait(30) == 0

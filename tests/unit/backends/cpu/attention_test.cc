@@ -221,7 +221,8 @@ TEST_P(AttentionTest, CausalGqaMatchesDoubleReference) {
                   double want = 0, v_abs = 0;
                   for (int64_t j = 0; j < visible; ++j) {
                     want += as_kv(s[j] / sum) * v.at(pg.slot(j), off + d);
-                    v_abs = std::max(v_abs, std::abs(static_cast<double>(v.at(pg.slot(j), off + d))));
+                    v_abs =
+                        std::max(v_abs, std::abs(static_cast<double>(v.at(pg.slot(j), off + d))));
                   }
                   // With an F16 cache a probability may round to the neighbouring F16 value when
                   // the platform's expf differs in its last bit: allow one F16 step (2^-11

@@ -219,4 +219,16 @@ void quantize_row_activation(DType type, const float* x, void* out, int64_t n) {
   }
 }
 
+DType matmul_activation_type(DType weight) {
+  switch (weight) {
+    case DType::Q4_0:
+    case DType::Q8_0:
+      return DType::Q8_0;
+    case DType::Q4_1:
+      return DType::Q8_1;
+    default:
+      return weight;
+  }
+}
+
 }  // namespace autoglm

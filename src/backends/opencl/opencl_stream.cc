@@ -4,6 +4,8 @@
 #include <cmath>
 #include <utility>
 
+#include "core/quant.h"
+
 namespace autoglm::opencl {
 namespace {
 
@@ -53,19 +55,6 @@ size_t pow2_at_most(size_t n) {
   size_t p = 1;
   while (p * 2 <= n) p *= 2;
   return p;
-}
-
-// The matmul activation type paired with a weight type, as the CPU reference.
-DType activation_type(DType w) {
-  switch (w) {
-    case DType::Q4_0:
-    case DType::Q8_0:
-      return DType::Q8_0;
-    case DType::Q4_1:
-      return DType::Q8_1;
-    default:
-      return w;  // F16 → F16, F32 → F32
-  }
 }
 
 }  // namespace
@@ -301,7 +290,7 @@ Status OpenClStream::enqueue(const Resolved& r) {
       const TensorDesc& w = ne.in[0].desc;  // [n_out, k]
       const TensorDesc& x = ne.in[1].desc;  // [n_tok, k]
       const int64_t kdim = x.dims[0], n_tok = x.dims[1];
-      const DType act = activation_type(w.dtype);
+      const DType act = matmul_activation_type(w.dtype);
       DeviceRef xq = r.in[1];
       if (act != DType::F32) {
         const size_t row_bytes = dtype_row_bytes(act, kdim);

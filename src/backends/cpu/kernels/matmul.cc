@@ -113,18 +113,6 @@ void convert_span(DType act, const float* x, void* out, int64_t n) {
 
 }  // namespace
 
-DType matmul_activation_type(DType weight) {
-  switch (weight) {
-    case DType::Q4_0:
-    case DType::Q8_0:
-      return DType::Q8_0;
-    case DType::Q4_1:
-      return DType::Q8_1;
-    default:
-      return weight;  // F16, BF16, F32 dot against their own type
-  }
-}
-
 bool matmul_supports(DType weight) {
   switch (weight) {
     case DType::Q4_0:

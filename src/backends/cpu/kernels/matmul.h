@@ -6,11 +6,11 @@
 #include <cstdint>
 
 #include "core/dtype.h"
+#include "core/quant.h"
 
 namespace autoglm::cpu {
 
-// Q4_0→Q8_0, Q4_1→Q8_1, Q8_0→Q8_0, F16→F16, BF16→BF16, F32→F32.
-DType matmul_activation_type(DType weight);
+using autoglm::matmul_activation_type;  // core/quant.h
 // True for the six weight types above.
 bool matmul_supports(DType weight);
 

@@ -1,9 +1,12 @@
-// Matmul at SmolLM2-135M shapes: GEMV (one token, decode) and GEMM (512 tokens, prefill) for each
-// weight type. Each iteration is the whole op: activation conversion, then the matmul.
+// Matmul at SmolLM2-135M shapes: GEMV (one token, decode), GEMM of 16 tokens (a batched decode
+// step of 16 streams) and of 512 tokens (prefill) for each weight type, on plain and, where the
+// level has them, packed weights (packed_matmul.h). Each iteration is the whole op: activation
+// conversion, then the matmul.
 #include <map>
 #include <tuple>
 
 #include "backends/cpu/kernels/matmul.h"
+#include "backends/cpu/kernels/packed_matmul.h"
 #include "bench_util.h"
 #include "core/quant.h"
 
@@ -26,6 +29,7 @@ constexpr Shape kGemmShapes[] = {
     {"ffn_up_576x1536", 1536, 576},
     {"ffn_down_1536x576", 576, 1536},
 };
+constexpr int64_t kBatchTokens = 16;
 constexpr int64_t kPrefillTokens = 512;
 constexpr DType kWeightTypes[] = {DType::F16, DType::Q8_0, DType::Q4_0, DType::Q4_1};
 
@@ -45,16 +49,30 @@ const std::vector<uint8_t>& weights(DType type, int64_t n_out, int64_t k) {
   return it->second;
 }
 
-void run_matmul(benchmark::State& state, DType type, const Shape& s, int64_t n_tok) {
+void run_matmul(benchmark::State& state, DType type, const Shape& s, int64_t n_tok, bool packed) {
   const std::vector<uint8_t>& w = weights(type, s.n_out, s.k);
+  cpu::PackedWeight pw;
+  if (packed) {
+    if (!cpu::packed_matmul_supports(type, s.k)) {
+      state.SkipWithError("no packed kernels at this level");
+      return;
+    }
+    pw = cpu::alloc_packed_weight(type, s.n_out, s.k);
+    cpu::pack_weight_groups(pw, w.data(), dtype_row_bytes(type, s.k), 0,
+                            (s.n_out + cpu::kPackRows - 1) / cpu::kPackRows);
+  }
   const DType act = cpu::matmul_activation_type(type);
   const std::vector<float> x = random_floats(static_cast<size_t>(n_tok * s.k), 11);  // [n_tok, k]
   std::vector<uint8_t> xq(dtype_row_bytes(act, s.k) * static_cast<size_t>(n_tok));
   std::vector<float> y(static_cast<size_t>(n_tok * s.n_out));  // [n_tok, n_out]
   for (auto _ : state) {
     cpu::convert_activations(x.data(), n_tok, s.k, act, xq.data(), 0, 1);
-    cpu::matmul(type, w.data(), dtype_row_bytes(type, s.k), xq.data(), n_tok, s.n_out, s.k,
-                y.data(), s.n_out, 0, 1);
+    if (packed) {
+      cpu::packed_matmul(pw, xq.data(), n_tok, y.data(), s.n_out, 0, 1);
+    } else {
+      cpu::matmul(type, w.data(), dtype_row_bytes(type, s.k), xq.data(), n_tok, s.n_out, s.k,
+                  y.data(), s.n_out, 0, 1);
+    }
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
@@ -66,13 +84,20 @@ void run_matmul(benchmark::State& state, DType type, const Shape& s, int64_t n_t
 void register_matmul_benchmarks(cpu::Isa isa) {
   for (DType type : kWeightTypes) {
     const std::string t(dtype_name(type));
-    for (const Shape& s : kGemvShapes) {
-      register_at(isa, "gemv/" + t + "/" + s.name,
-                  [type, s](benchmark::State& st) { run_matmul(st, type, s, 1); });
-    }
-    for (const Shape& s : kGemmShapes) {
-      register_at(isa, "gemm512/" + t + "/" + s.name,
-                  [type, s](benchmark::State& st) { run_matmul(st, type, s, kPrefillTokens); });
+    const bool quantized = type != DType::F16;
+    for (bool packed : {false, true}) {
+      if (packed && !quantized) continue;
+      const std::string suffix = packed ? "_packed/" : "/";
+      for (const Shape& s : kGemvShapes) {
+        register_at(isa, "gemv" + suffix + t + "/" + s.name,
+                    [=](benchmark::State& st) { run_matmul(st, type, s, 1, packed); });
+      }
+      for (const Shape& s : kGemmShapes) {
+        for (int64_t n_tok : {kBatchTokens, kPrefillTokens}) {
+          register_at(isa, "gemm" + std::to_string(n_tok) + suffix + t + "/" + s.name,
+                      [=](benchmark::State& st) { run_matmul(st, type, s, n_tok, packed); });
+        }
+      }
     }
   }
 }

@@ -13,6 +13,9 @@ namespace autoglm::hal {
 struct TensorRef {
   TensorDesc desc;
   void* data = nullptr;
+  // Weights: the bytes never change while the executor lives, so a backend may keep a derived
+  // copy (a repacked layout) keyed by `data`.
+  bool constant = false;
 };
 
 struct NodeExec {

@@ -10,12 +10,12 @@
 
 namespace autoglm::runtime {
 
-void register_builtin_backends() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    cpu::register_cpu_backend(hal::Registry::global());
-    hal::load_default_plugins(hal::Registry::global());
-  });
+void register_builtin_backends(bool plugins) {
+  static std::once_flag cpu_once, plugins_once;
+  std::call_once(cpu_once, [] { cpu::register_cpu_backend(hal::Registry::global()); });
+  if (plugins) {
+    std::call_once(plugins_once, [] { hal::load_default_plugins(hal::Registry::global()); });
+  }
 }
 
 Status check_token_ids(std::span<const int32_t> tokens, int64_t n_vocab) {
@@ -108,7 +108,9 @@ Result<std::unique_ptr<BatchRunner>> BatchRunner::create(const model::Model& mod
   if (opts.kv_dtype != DType::F16 && opts.kv_dtype != DType::F32) {
     return error(ErrorCode::InvalidArgument, "KV cache type must be f16 or f32");
   }
-  register_builtin_backends();
+  // A CPU-only runner leaves plugins unloaded: it would pay for driver stacks it never uses (PoCL
+  // alone maps ~55 MB of LLVM).
+  register_builtin_backends(opts.backend != "cpu");
   std::unique_ptr<BatchRunner> r(new BatchRunner(model, opts));
   hal::DeviceOptions dopts;
   dopts.threads = opts.threads;

@@ -83,8 +83,8 @@ class BatchRunner {
 // InvalidArgument naming the first id outside [0, n_vocab).
 Status check_token_ids(std::span<const int32_t> tokens, int64_t n_vocab);
 
-// Registers the built-in backends once (idempotent).
-void register_builtin_backends();
+// Registers the CPU backend and, with `plugins`, the out-of-tree ones (plugin_loader.h); each once.
+void register_builtin_backends(bool plugins = true);
 
 // Backend names for a backend setting: "auto" gives every registered backend by priority;
 // otherwise a name or comma-separated list, each checked against the registry.

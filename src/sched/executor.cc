@@ -77,6 +77,7 @@ Result<std::unique_ptr<Plan>> Executor::build_plan(const graph::Bindings& bindin
     switch (n.op) {
       case graph::OpKind::Weight:
         t.data = const_cast<void*>(n.weight_data);
+        t.constant = true;
         break;
       case graph::OpKind::KvCache: {
         if (n.state_slot < 0 || static_cast<size_t>(n.state_slot) >= state_.size() ||

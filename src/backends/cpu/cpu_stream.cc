@@ -1,5 +1,11 @@
 #include "backends/cpu/cpu_stream.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+
 #include "backends/cpu/kernels/attention.h"
 #include "backends/cpu/kernels/elementwise.h"
 #include "backends/cpu/kernels/fused.h"
@@ -16,6 +22,19 @@ float* f32(const hal::TensorRef& t) {
   return static_cast<float*>(t.data);
 }
 
+// The plain copy of a packed weight is no longer read here: asking the kernel to reclaim its
+// pages keeps one copy of the weights resident instead of two. Only a hint: contents stay valid
+// and pages come back on access (another device or the embedding lookup of a tied weight), and
+// anonymous memory without swap simply stays.
+void release_pages(const void* p, size_t bytes) {
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) / page * page;
+#if defined(MADV_PAGEOUT)
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT);
+#endif
+}
+
 }  // namespace
 
 void* CpuStream::scratch(size_t bytes) {
@@ -24,6 +43,31 @@ void* CpuStream::scratch(size_t bytes) {
     scratch_bytes_ = scratch_ ? bytes : 0;
   }
   return scratch_.get();
+}
+
+const PackedWeight* CpuStream::packed(const hal::TensorRef& w) {
+  const int64_t k = w.desc.dims[0], n_out = w.desc.dims[1];
+  if (!w.constant || !packed_matmul_supports(w.desc.dtype, k)) return nullptr;
+  if (auto it = packed_.find(w.data); it != packed_.end()) return &it->second;
+  PackedWeight p = alloc_packed_weight(w.desc.dtype, n_out, k);
+  if (!p.data) return nullptr;
+  const auto row_bytes = static_cast<size_t>(w.desc.strides[1]);
+  const int64_t groups = (n_out + kPackRows - 1) / kPackRows;
+  // Slices of ~2 MB, each released once packed, so the two copies never coexist in full.
+  const int64_t slice =
+      std::max<int64_t>(1, (2 << 20) / static_cast<int64_t>(kPackRows * row_bytes));
+  for (int64_t s0 = 0; s0 < groups; s0 += slice) {
+    const int64_t s1 = std::min(groups, s0 + slice);
+    par([&](int ith, int nth) {
+      int64_t g0, g1;
+      ThreadPool::split(s1 - s0, ith, nth, &g0, &g1);
+      pack_weight_groups(p, w.data, row_bytes, s0 + g0, s0 + g1);
+    });
+    const int64_t r0 = s0 * kPackRows, r1 = std::min(n_out, s1 * kPackRows);
+    release_pages(static_cast<const uint8_t*>(w.data) + r0 * row_bytes,
+                  static_cast<size_t>(r1 - r0) * row_bytes);
+  }
+  return &packed_.emplace(w.data, std::move(p)).first->second;
 }
 
 Status CpuStream::compute(const hal::SplitExec& split) {
@@ -100,6 +144,10 @@ Status CpuStream::run_node(const hal::NodeExec& ne) {
           return error(ErrorCode::ResourceExhausted, "out of memory for matmul activations");
         par([&](int ith, int nth) { convert_activations(f32(x), n_tok, k, act, buf, ith, nth); });
         xq = buf;
+      }
+      if (const PackedWeight* pw = packed(w)) {
+        par([&](int ith, int nth) { packed_matmul(*pw, xq, n_tok, f32(out), n_out, ith, nth); });
+        return {};
       }
       par([&](int ith, int nth) {
         matmul(w.desc.dtype, w.data, static_cast<size_t>(w.desc.strides[1]), xq, n_tok, n_out, k,

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <functional>
+#include <unordered_map>
 
+#include "backends/cpu/kernels/packed_matmul.h"
 #include "core/aligned.h"
 #include "core/thread_pool.h"
 #include "hal/device.h"
@@ -18,6 +20,9 @@ class CpuStream : public hal::Stream {
  private:
   Status run_node(const hal::NodeExec& ne);
   void* scratch(size_t bytes);
+  // The packed copy of a constant weight for the packed kernels, made on first use; null when
+  // its type or the ISA has none (or memory ran out: the plain kernels still work).
+  const PackedWeight* packed(const hal::TensorRef& w);
   // Runs fn over several parts per thread, so threads that finish early (or a worker the OS
   // schedules late) are balanced by the pool's dynamic hand-out. std::cref keeps the
   // std::function from allocating a copy of the lambda on every op of the decode step.
@@ -30,6 +35,9 @@ class CpuStream : public hal::Stream {
   ThreadPool& pool_;
   AlignedPtr scratch_;  // matmul activations; grows to the largest need, then is reused
   size_t scratch_bytes_ = 0;
+  // One stream per device per executor, so these live exactly as long as the plans whose
+  // weights they copy.
+  std::unordered_map<const void*, PackedWeight> packed_;
 };
 
 }  // namespace autoglm::cpu

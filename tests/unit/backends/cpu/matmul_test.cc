@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "backends/cpu/kernels/packed_matmul.h"
 #include "core/half.h"
 #include "core/quant.h"
 #include "kernel_test_util.h"
@@ -35,8 +36,10 @@ TEST(MatmulTypes, ActivationTypesFollowGgmlVecDotType) {
 
 class MatmulTest : public KernelTest {
  protected:
-  // One problem: checks the activation bytes, then y against two references.
-  void check(DType wtype, int64_t n_tok, int64_t n_out, int64_t k, uint32_t seed) {
+  // One problem: checks the activation bytes, then y against two references. With `packed`,
+  // the weights go through the repacked layout and its kernels.
+  void check(DType wtype, int64_t n_tok, int64_t n_out, int64_t k, uint32_t seed,
+             bool packed = false) {
     SCOPED_TRACE(::testing::Message()
                  << dtype_name(wtype) << " n_tok=" << n_tok << " n_out=" << n_out << " k=" << k);
     const DType act = matmul_activation_type(wtype);
@@ -64,10 +67,19 @@ class MatmulTest : public KernelTest {
     const int64_t y_stride = n_out + 3;
     const float sentinel = std::bit_cast<float>(0x7fc0dead);
     std::vector<float> y(static_cast<size_t>(n_tok * y_stride), sentinel);
-    run([&](int ith, int nth) {
-      matmul(wtype, wq.data(), w_row_bytes, xq.data(), n_tok, n_out, k, y.data(), y_stride, ith,
-             nth);
-    });
+    if (packed) {
+      PackedWeight pw = alloc_packed_weight(wtype, n_out, k);
+      ASSERT_NE(pw.data, nullptr);
+      pack_weight_groups(pw, wq.data(), w_row_bytes, 0, (n_out + kPackRows - 1) / kPackRows);
+      run([&](int ith, int nth) {
+        packed_matmul(pw, xq.data(), n_tok, y.data(), y_stride, ith, nth);
+      });
+    } else {
+      run([&](int ith, int nth) {
+        matmul(wtype, wq.data(), w_row_bytes, xq.data(), n_tok, n_out, k, y.data(), y_stride, ith,
+               nth);
+      });
+    }
 
     std::vector<float> wd(k), xd(k);
     for (int64_t n = 0; n < n_out; ++n) {
@@ -147,7 +159,70 @@ TEST_P(MatmulTest, LargerProblemsCoverAllTileShapes) {
   check(DType::Q8_0, 9, 5, 128, 4);
 }
 
+TEST_P(MatmulTest, PackedWeightsMatchReferences) {
+  uint32_t seed = 300;
+  for (DType wtype : {DType::Q4_0, DType::Q4_1, DType::Q8_0}) {
+    if (!packed_matmul_supports(wtype, 32)) GTEST_SKIP() << "no packed kernels at this level";
+    for (int64_t k : {32, 96, 576, 1536}) {
+      for (int64_t n_out : {1, 16, 17, 49}) {
+        for (int64_t n_tok : {1, 3, 7, 9}) {
+          check(wtype, n_tok, n_out, k, seed++, /*packed=*/true);
+          if (HasFatalFailure()) return;
+        }
+      }
+    }
+  }
+}
+
 AUTOGLM_INSTANTIATE_KERNEL_TEST(MatmulTest);
+
+// The packed kernels give matmul()'s results bit for bit (the llama.cpp agreement tests are that
+// sensitive), and a token's result does not depend on how many tokens share the step or how the
+// work is split (the serving engine's batch invariance rests on it).
+TEST(PackedMatmul, EqualsPlainKernelsWhateverTheBatchOrSplit) {
+  for (DType wtype : {DType::Q4_0, DType::Q4_1, DType::Q8_0}) {
+    if (!packed_matmul_supports(wtype, 32)) GTEST_SKIP() << "no packed kernels on this CPU";
+    SCOPED_TRACE(dtype_name(wtype));
+    const int64_t n_tok = 11, n_out = 40, k = 192;
+    const DType act = matmul_activation_type(wtype);
+    const std::vector<float> w = random_floats(static_cast<size_t>(n_out * k), 9);
+    const std::vector<float> x = random_floats(static_cast<size_t>(n_tok * k), 10);
+    const size_t wrb = dtype_row_bytes(wtype, k), xrb = dtype_row_bytes(act, k);
+    std::vector<uint8_t> wq(wrb * n_out), xq(xrb * n_tok);
+    for (int64_t n = 0; n < n_out; ++n) quantize_row(wtype, &w[n * k], &wq[n * wrb], k);
+    for (int64_t t = 0; t < n_tok; ++t) quantize_row_activation(act, &x[t * k], &xq[t * xrb], k);
+    PackedWeight pw = alloc_packed_weight(wtype, n_out, k);
+    ASSERT_NE(pw.data, nullptr);
+    pack_weight_groups(pw, wq.data(), wrb, 0, (n_out + kPackRows - 1) / kPackRows);
+    std::vector<float> batch(n_tok * n_out), plain(n_tok * n_out);
+    packed_matmul(pw, xq.data(), n_tok, batch.data(), n_out, 0, 1);
+    matmul(wtype, wq.data(), wrb, xq.data(), n_tok, n_out, k, plain.data(), n_out, 0, 1);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      ASSERT_EQ(std::bit_cast<uint32_t>(batch[i]), std::bit_cast<uint32_t>(plain[i]))
+          << "element " << i << ": " << batch[i] << " vs " << plain[i];
+    }
+    for (int nth : {1, 3, 8}) {
+      std::vector<float> split(n_tok * n_out);
+      for (int ith = 0; ith < nth; ++ith) {
+        packed_matmul(pw, xq.data(), n_tok, split.data(), n_out, ith, nth);
+      }
+      std::vector<float> alone(n_out);
+      for (int64_t t = 0; t < n_tok; ++t) {
+        for (int ith = 0; ith < nth; ++ith) {
+          packed_matmul(pw, &xq[t * xrb], 1, alone.data(), n_out, ith, nth);
+        }
+        for (int64_t n = 0; n < n_out; ++n) {
+          ASSERT_EQ(std::bit_cast<uint32_t>(batch[t * n_out + n]),
+                    std::bit_cast<uint32_t>(split[t * n_out + n]))
+              << "nth=" << nth << " t=" << t << " n=" << n;
+          ASSERT_EQ(std::bit_cast<uint32_t>(batch[t * n_out + n]),
+                    std::bit_cast<uint32_t>(alone[n]))
+              << "nth=" << nth << " t=" << t << " n=" << n;
+        }
+      }
+    }
+  }
+}
 
 // The AVX-512 quantized kernels add the same f32 terms in the same order as the AVX2 ones, so
 // switching level never changes a result (the llama.cpp agreement tests are that sensitive).

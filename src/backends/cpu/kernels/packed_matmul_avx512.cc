@@ -1,0 +1,203 @@
+#include "backends/cpu/kernels/packed_matmul_avx512.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "core/quant.h"
+
+// Compiled with AVX-512 flags: internal linkage only and no std templates (see matmul_avx512.cc).
+
+namespace autoglm::cpu::avx512 {
+namespace {
+
+constexpr int kRows = 16;
+constexpr int64_t kScaleEntries = 2048;  // per token chunk: [nb, chunk] entries per array
+
+int64_t min_i64(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
+
+// Per weight type: how a packed block turns into 8 registers of 16 rows x 4 bytes (unsigned),
+// where its scales sit, and what the activation side folds in.
+struct Q4_0Kernel {
+  using XBlock = BlockQ8_0;
+  static constexpr bool kHasMin = false;
+  static constexpr int kOffset = 8;  // stored nibble n means n - 8
+  static constexpr size_t kBlockBytes = 2 * kRows + 4 * 64;
+  static void load(const uint8_t* blk, __m512i q[8]) {
+    const __m512i mask = _mm512_set1_epi8(0x0f);
+    const uint8_t* qs = blk + 2 * kRows;
+    for (int i = 0; i < 4; ++i) {
+      const __m512i v = _mm512_loadu_si512(qs + 64 * i);
+      q[i] = _mm512_and_si512(v, mask);
+      q[i + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);
+    }
+  }
+};
+
+struct Q4_1Kernel {
+  using XBlock = BlockQ8_1;
+  static constexpr bool kHasMin = true;
+  static constexpr int kOffset = 0;
+  static constexpr size_t kBlockBytes = 4 * kRows + 4 * 64;
+  static void load(const uint8_t* blk, __m512i q[8]) {
+    const __m512i mask = _mm512_set1_epi8(0x0f);
+    const uint8_t* qs = blk + 4 * kRows;
+    for (int i = 0; i < 4; ++i) {
+      const __m512i v = _mm512_loadu_si512(qs + 64 * i);
+      q[i] = _mm512_and_si512(v, mask);
+      q[i + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);
+    }
+  }
+};
+
+struct Q8_0Kernel {
+  using XBlock = BlockQ8_0;
+  static constexpr bool kHasMin = false;
+  static constexpr int kOffset = 128;  // stored w + 128
+  static constexpr size_t kBlockBytes = 2 * kRows + 8 * 64;
+  static void load(const uint8_t* blk, __m512i q[8]) {
+    const uint8_t* qs = blk + 2 * kRows;
+    for (int g = 0; g < 8; ++g) q[g] = _mm512_loadu_si512(qs + 64 * g);
+  }
+};
+
+// The chunk's activation scales as f32, block-major ([b * nt + t]), and what each block adds:
+// Q8_1's d*sum(q) (for the weights' minimum), or for offset-stored weights -offset times the sum
+// of each group of 4 activations ([(b * nt + t) * 8 + g]).
+template <class K>
+void prepare_activations(const uint8_t* x, size_t xrb, int64_t nt, int64_t nb, float* xd, float* xs,
+                         int32_t* corr) {
+  using XB = typename K::XBlock;
+  for (int64_t t = 0; t < nt; ++t) {
+    const XB* row = reinterpret_cast<const XB*>(x + t * xrb);
+    for (int64_t b = 0; b < nb; ++b) {
+      xd[b * nt + t] = _cvtsh_ss(row[b].d);
+      if constexpr (K::kHasMin) {
+        xs[b * nt + t] = _cvtsh_ss(row[b].s);
+      } else {
+        // Sums of 4 signed bytes: a dot product with ones, widened to i32 by the pair-add.
+        const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row[b].qs));
+        const __m256i pairs = _mm256_maddubs_epi16(_mm256_set1_epi8(1), q);
+        const __m256i quads = _mm256_madd_epi16(pairs, _mm256_set1_epi16(-K::kOffset));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(corr + (b * nt + t) * 8), quads);
+      }
+    }
+  }
+}
+
+inline int32_t load_i32(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+// One group of 16 rows x NT tokens over all blocks, lane = row. Each (row, token) keeps 8 f32
+// partial sums, one per group of 4 elements of a block, and reduces them at the end in the
+// order the AVX2 kernel's register does (avx2::hsum): the same integers, the same f32
+// operations, so results equal matmul()'s bit for bit, whatever NT is (batch invariance) and
+// whichever kernel a step takes.
+template <class K, int NT>
+void tile(const uint8_t* wg, const uint8_t* x, size_t xrb, int64_t nb, const float* xd,
+          const float* xs, const int32_t* corr, int64_t xstride, float* y, int64_t ys,
+          __mmask16 store_mask) {
+  using XB = typename K::XBlock;
+  __m512 acc[NT][8];
+  __m512 mins[NT];
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) {
+    mins[t] = _mm512_setzero_ps();
+#pragma GCC unroll 8
+    for (int g = 0; g < 8; ++g) acc[t][g] = _mm512_setzero_ps();
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = wg + b * K::kBlockBytes;
+    __m512i q[8];
+    K::load(blk, q);
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) {
+      const int8_t* xq = reinterpret_cast<const XB*>(x + t * xrb)[b].qs;
+      const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(xd[b * xstride + t]));
+      const int32_t* c = corr + (b * xstride + t) * 8;
+#pragma GCC unroll 8
+      for (int g = 0; g < 8; ++g) {
+        const __m512i init = K::kOffset ? _mm512_set1_epi32(c[g]) : _mm512_setzero_si512();
+        const __m512i dot =
+            _mm512_dpbusd_epi32(init, q[g], _mm512_set1_epi32(load_i32(xq + 4 * g)));
+        acc[t][g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc[t][g]);
+      }
+      if constexpr (K::kHasMin) {
+        const __m512 mw =
+            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2 * kRows)));
+        mins[t] = _mm512_fmadd_ps(mw, _mm512_set1_ps(xs[b * xstride + t]), mins[t]);
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) {
+    // avx2::hsum: ((l0+l4) + (l2+l6)) + ((l1+l5) + (l3+l7)), then the minimum's sum.
+    const __m512 even =
+        _mm512_add_ps(_mm512_add_ps(acc[t][0], acc[t][4]), _mm512_add_ps(acc[t][2], acc[t][6]));
+    const __m512 odd =
+        _mm512_add_ps(_mm512_add_ps(acc[t][1], acc[t][5]), _mm512_add_ps(acc[t][3], acc[t][7]));
+    __m512 sum = _mm512_add_ps(even, odd);
+    if constexpr (K::kHasMin) sum = _mm512_add_ps(sum, mins[t]);
+    _mm512_mask_storeu_ps(y + t * ys, store_mask, sum);
+  }
+}
+
+template <class K>
+void run(const PackedArgs& a, int64_t g0, int64_t g1, int64_t t0, int64_t t1) {
+  const int64_t nb = a.k / 32;
+  // nb <= kScaleEntries (packed_matmul_supports), so at least one token fits.
+  const int64_t chunk = min_i64(64, kScaleEntries / nb);
+  alignas(64) float xd[kScaleEntries];
+  alignas(64) float xs[K::kHasMin ? kScaleEntries : 1];
+  alignas(64) int32_t corr[K::kOffset ? 8 * kScaleEntries : 1];
+  constexpr int kNT = 2;
+  for (int64_t c0 = t0; c0 < t1; c0 += chunk) {
+    const int64_t c1 = min_i64(t1, c0 + chunk);
+    const int64_t nt = c1 - c0;
+    prepare_activations<K>(a.x + c0 * a.xrb, a.xrb, nt, nb, xd, xs, corr);
+    for (int64_t g = g0; g < g1; ++g) {
+      const uint8_t* wg = a.w + g * a.group_bytes;
+      const int64_t r0 = g * kRows;
+      const int64_t rows = min_i64(kRows, a.n_out - r0);
+      const __mmask16 mask = static_cast<__mmask16>((1u << rows) - 1);
+      for (int64_t t = c0; t < c1; t += kNT) {
+        const int64_t left = min_i64(kNT, c1 - t);
+        const int64_t off = t - c0;
+        const uint8_t* x = a.x + t * a.xrb;
+        float* y = a.y + t * a.ys + r0;
+        const float* xso = K::kHasMin ? xs + off : xs;
+        const int32_t* co = K::kOffset ? corr + 8 * off : corr;
+        if (left == 2) {
+          tile<K, 2>(wg, x, a.xrb, nb, xd + off, xso, co, nt, y, a.ys, mask);
+        } else {
+          tile<K, 1>(wg, x, a.xrb, nb, xd + off, xso, co, nt, y, a.ys, mask);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void packed_matmul_range(const PackedArgs& a, int64_t g0, int64_t g1, int64_t t0, int64_t t1) {
+  switch (a.wtype) {
+    case DType::Q4_0:
+      return run<Q4_0Kernel>(a, g0, g1, t0, t1);
+    case DType::Q4_1:
+      return run<Q4_1Kernel>(a, g0, g1, t0, t1);
+    case DType::Q8_0:
+      return run<Q8_0Kernel>(a, g0, g1, t0, t1);
+    default:
+      return;
+  }
+}
+
+}  // namespace autoglm::cpu::avx512
+#endif  // __x86_64__

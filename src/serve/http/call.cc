@@ -88,13 +88,33 @@ Started start_generation(Call& call, const ServedModel& m, const GenerationInput
   return s;
 }
 
-bool collect_rest(Call& call, RequestHandle& h, Completion& c) {
+Generated collect_generation(Call& call, Started s) {
+  Generated g;
+  if (s.error) {
+    g.error = std::move(s.error);
+    return g;
+  }
+  if (s.client_gone) {
+    g.error = call.gone_error();
+    return g;
+  }
+  Completion& c = g.completion;
+  c.add(s.first);
   while (!c.done()) {
-    std::optional<Event> ev = wait_event(h, [&] { return call.client_gone(); });
-    if (!ev) return false;
+    std::optional<Event> ev = wait_event(*s.handle, [&] { return call.client_gone(); });
+    if (!ev) {
+      g.error = call.gone_error();
+      return g;
+    }
     c.add(*ev);
   }
-  return true;
+  if (Status st = finish_status(c); !st.ok()) g.error = api_error(st);
+  return g;
+}
+
+Generated complete_generation(Call& call, const ServedModel& m, const GenerationInput& in,
+                              const Limits& limits) {
+  return collect_generation(call, start_generation(call, m, in, limits));
 }
 
 void reply_json(httplib::Response& res, int status, const nlohmann::json& body) {
@@ -107,6 +127,11 @@ void reply_error(httplib::Response& res, Protocol p, const ApiError& e) {
   res.status = e.http_status;
   if (e.http_status == 429) res.set_header("Retry-After", "1");
   res.set_content(error_body(p, e), error_content_type(p));
+}
+
+void fail_call(Call& call, httplib::Response& res, Protocol p, const ApiError& e) {
+  reply_error(res, p, e);
+  call.finish(e.http_status, nullptr, e.message);
 }
 
 }  // namespace autoglm::serve::http

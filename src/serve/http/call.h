@@ -58,12 +58,26 @@ struct Started {
 Started start_generation(Call& call, const ServedModel& m, const GenerationInput& in,
                          const Limits& limits);
 
-// Adds events to c until the final one; false when the client left (the request is cancelled).
-bool collect_rest(Call& call, RequestHandle& h, Completion& c);
+// A non-streaming generation run to its end, or the error to reply with instead.
+struct Generated {
+  std::optional<ApiError> error;
+  Completion completion;
+};
+
+// Waits for the rest of a started generation. The error is the start's own, the client having
+// left (see Call::gone_error), or the engine's failure (timeout, error, cancel) mapped to HTTP.
+Generated collect_generation(Call& call, Started s);
+
+// The whole non-streaming call, the same for every protocol: start_generation, then
+// collect_generation.
+Generated complete_generation(Call& call, const ServedModel& m, const GenerationInput& in,
+                              const Limits& limits);
 
 // Replies with a JSON body.
 void reply_json(httplib::Response& res, int status, const nlohmann::json& body);
 // Replies with the protocol's error shape; 429 adds Retry-After.
 void reply_error(httplib::Response& res, Protocol p, const ApiError& e);
+// reply_error, then records the call as failed with e.
+void fail_call(Call& call, httplib::Response& res, Protocol p, const ApiError& e);
 
 }  // namespace autoglm::serve::http

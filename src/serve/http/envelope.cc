@@ -65,10 +65,7 @@ json success_body(const ServedModel& m, const Completion& c) {
 void register_routes(httplib::Server& server, ServerContext& ctx) {
   server.Post("/infer", [&ctx](const httplib::Request& req, httplib::Response& res) {
     Call call(ctx, req);
-    auto fail = [&](const ApiError& e) {
-      reply_error(res, Protocol::Envelope, e);
-      call.finish(e.http_status, nullptr, e.message);
-    };
+    auto fail = [&](const ApiError& e) { fail_call(call, res, Protocol::Envelope, e); };
     auto body = parse_json_object(req.body);
     if (!body.ok()) return fail(api_error(body.status()));
     EnvelopeRequest r;
@@ -77,15 +74,10 @@ void register_routes(httplib::Server& server, ServerContext& ctx) {
     auto model = ctx.registry.find(r.model_name, r.version);
     if (!model.ok()) return fail(api_error(model.status(), "model_name"));
     call.set_model(**model);
-    Started s = start_generation(call, **model, r.input, ctx.config.limits);
-    if (s.error) return fail(*s.error);
-    if (s.client_gone) return fail(call.gone_error());
-    Completion c;
-    c.add(s.first);
-    if (!collect_rest(call, *s.handle, c)) return fail(call.gone_error());
-    if (Status st = finish_status(c); !st.ok()) return fail(api_error(st));
-    reply_json(res, 200, success_body(**model, c));
-    call.finish(200, &c);
+    Generated g = complete_generation(call, **model, r.input, ctx.config.limits);
+    if (g.error) return fail(*g.error);
+    reply_json(res, 200, success_body(**model, g.completion));
+    call.finish(200, &g.completion);
   });
 }
 

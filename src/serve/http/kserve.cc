@@ -271,10 +271,7 @@ Result<std::shared_ptr<ServedModel>> path_model(ServerContext& ctx, const httpli
 
 void infer(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
   Call call(ctx, req);
-  auto fail = [&](const ApiError& e) {
-    reply_error(res, Protocol::KServe, e);
-    call.finish(e.http_status, nullptr, e.message);
-  };
+  auto fail = [&](const ApiError& e) { fail_call(call, res, Protocol::KServe, e); };
   auto model = path_model(ctx, req);
   if (!model.ok()) return fail(api_error(model.status()));
   call.set_model(**model);
@@ -299,15 +296,10 @@ void infer(ServerContext& ctx, const httplib::Request& req, httplib::Response& r
               std::string("missing input: send '") + kTextInput + "' or '" + kIdsInput + "'"),
         "inputs"));
   }
-  Started s = start_generation(call, **model, r.input, ctx.config.limits);
-  if (s.error) return fail(*s.error);
-  if (s.client_gone) return fail(call.gone_error());
-  Completion c;
-  c.add(s.first);
-  if (!collect_rest(call, *s.handle, c)) return fail(call.gone_error());
-  if (Status st = finish_status(c); !st.ok()) return fail(api_error(st));
-  reply_json(res, 200, infer_response(r, (*model)->name, (*model)->version, c));
-  call.finish(200, &c);
+  Generated g = complete_generation(call, **model, r.input, ctx.config.limits);
+  if (g.error) return fail(*g.error);
+  reply_json(res, 200, infer_response(r, (*model)->name, (*model)->version, g.completion));
+  call.finish(200, &g.completion);
 }
 
 }  // namespace

@@ -98,6 +98,14 @@ json completion_logprobs(const std::vector<TokenLogprob>& lp,
           {"text_offset", offsets}};
 }
 
+// A choice's "logprobs": null unless asked for, else in the shape of the endpoint.
+json choice_logprobs(const ParsedRequest& p, const std::vector<TokenLogprob>& lp,
+                     const std::vector<std::vector<TokenLogprob>>& top,
+                     const tokenizer::Tokenizer& tok) {
+  if (!p.logprobs) return json();
+  return p.chat ? chat_logprobs(lp, top, tok) : completion_logprobs(lp, top, tok, 0);
+}
+
 json chunk_base(const ParsedRequest& p, const ReplyInfo& r) {
   json j = {{"id", r.id},
             {"object", p.chat ? "chat.completion.chunk" : "text_completion"},
@@ -182,12 +190,10 @@ json completion_body(const ParsedRequest& p, const ReplyInfo& r, const Completio
   json choice = {{"index", 0}, {"finish_reason", openai_finish_reason(c.finish)}};
   if (p.chat) {
     choice["message"] = {{"role", "assistant"}, {"content", c.text}};
-    choice["logprobs"] = p.logprobs ? chat_logprobs(c.logprobs, c.top_logprobs, tok) : json();
   } else {
     choice["text"] = c.text;
-    choice["logprobs"] =
-        p.logprobs ? completion_logprobs(c.logprobs, c.top_logprobs, tok, 0) : json();
   }
+  choice["logprobs"] = choice_logprobs(p, c.logprobs, c.top_logprobs, tok);
   return {{"id", r.id},
           {"object", p.chat ? "chat.completion" : "text_completion"},
           {"created", r.created},
@@ -211,12 +217,10 @@ json chunk_body(const ParsedRequest& p, const ReplyInfo& r, const Event& ev,
   json choice = {{"index", 0}};
   if (p.chat) {
     choice["delta"] = ev.text.empty() ? json::object() : json{{"content", ev.text}};
-    choice["logprobs"] = p.logprobs ? chat_logprobs(ev.logprobs, ev.top_logprobs, tok) : json();
   } else {
     choice["text"] = ev.text;
-    choice["logprobs"] =
-        p.logprobs ? completion_logprobs(ev.logprobs, ev.top_logprobs, tok, 0) : json();
   }
+  choice["logprobs"] = choice_logprobs(p, ev.logprobs, ev.top_logprobs, tok);
   choice["finish_reason"] =
       ev.finish == FinishReason::None ? json() : json(openai_finish_reason(ev.finish));
   j["choices"] = json::array({choice});
@@ -296,10 +300,7 @@ int64_t unix_now() {
 void handle_generation(ServerContext& ctx, const httplib::Request& req, httplib::Response& res,
                        bool chat) {
   auto call = std::make_shared<Call>(ctx, req);
-  auto fail = [&](const ApiError& e) {
-    reply_error(res, Protocol::OpenAI, e);
-    call->finish(e.http_status, nullptr, e.message);
-  };
+  auto fail = [&](const ApiError& e) { fail_call(*call, res, Protocol::OpenAI, e); };
   auto body = parse_json_object(req.body);
   if (!body.ok()) return fail(api_error(body.status()));
   ParsedRequest parsed;
@@ -322,18 +323,18 @@ void handle_generation(ServerContext& ctx, const httplib::Request& req, httplib:
   auto model = ctx.registry.find(name, version);
   if (!model.ok()) return fail(api_error(model.status(), "model"));
   call->set_model(**model);
+  // Started before choosing a reply shape (not complete_generation): a stream needs its first
+  // event before the headers, and both shapes stamp "created" at that event.
   Started s = start_generation(*call, **model, parsed.input, ctx.config.limits);
   if (s.error) return fail(*s.error);
   if (s.client_gone) return fail(call->gone_error());
 
   ReplyInfo info{(chat ? "chatcmpl-" : "cmpl-") + call->id(), unix_now(), (*model)->name};
   if (!parsed.stream) {
-    Completion c;
-    c.add(s.first);
-    if (!collect_rest(*call, *s.handle, c)) return fail(call->gone_error());
-    if (Status st = finish_status(c); !st.ok()) return fail(api_error(st));
-    reply_json(res, 200, completion_body(parsed, info, c, *(*model)->tokenizer));
-    call->finish(200, &c);
+    Generated g = collect_generation(*call, std::move(s));
+    if (g.error) return fail(*g.error);
+    reply_json(res, 200, completion_body(parsed, info, g.completion, *(*model)->tokenizer));
+    call->finish(200, &g.completion);
     return;
   }
   auto stream = std::make_shared<Stream>();

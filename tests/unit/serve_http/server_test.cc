@@ -144,6 +144,72 @@ TEST_F(ServerTest, ErrorsInEachProtocolsShape) {
   EXPECT_EQ(r->status, 404);
 }
 
+TEST_F(ServerTest, EnvelopeInferAnswersInItsShape) {
+  start({});
+  auto r = post("/infer", {{"model_name", "tiny"},
+                           {"data", {{"prompt", "hello"}, {"max_tokens", 3}, {"temperature", 0}}}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json j = json::parse(r->body);
+  EXPECT_EQ(j["status_code"], 200);
+  EXPECT_EQ(j["result"]["model_name"], "tiny");
+  EXPECT_EQ(j["result"]["version"], "1");
+  EXPECT_TRUE(j["result"]["text"].is_string());
+  EXPECT_GT(j["result"]["usage"]["prompt_tokens"], 0);
+  EXPECT_LE(j["result"]["usage"]["completion_tokens"], 3);
+}
+
+// Logprobs follow each endpoint's shape, one entry per generated token, and are null unasked.
+TEST_F(ServerTest, LogprobsInEachEndpointsShape) {
+  start({});
+  json chat = kChat;
+  chat["logprobs"] = true;
+  chat["top_logprobs"] = 2;
+  auto r = post("/v1/chat/completions", chat);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  json j = json::parse(r->body);
+  const json content = j["choices"][0]["logprobs"]["content"];
+  ASSERT_GT(content.size(), 0u);
+  ASSERT_EQ(content.size(), j["usage"]["completion_tokens"].get<size_t>());
+  for (const json& t : content) EXPECT_EQ(t["top_logprobs"].size(), 2u);
+
+  r = post("/v1/completions", {{"model", "tiny"},
+                               {"prompt", "hi"},
+                               {"max_tokens", 3},
+                               {"temperature", 0},
+                               {"logprobs", 1}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  j = json::parse(r->body);
+  const json& lp = j["choices"][0]["logprobs"];
+  const size_t n = j["usage"]["completion_tokens"];
+  ASSERT_GT(n, 0u);
+  EXPECT_EQ(lp["tokens"].size(), n);
+  EXPECT_EQ(lp["token_logprobs"].size(), n);
+  EXPECT_EQ(lp["top_logprobs"].size(), n);
+  EXPECT_EQ(lp["text_offset"].size(), n);
+
+  r = post("/v1/completions", {{"model", "tiny"}, {"prompt", "hi"}, {"max_tokens", 3}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_TRUE(json::parse(r->body)["choices"][0]["logprobs"].is_null());
+
+  chat["stream"] = true;
+  r = post("/v1/chat/completions", chat);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  size_t streamed = 0;
+  for (size_t pos = 0; (pos = r->body.find("data: {", pos)) != std::string::npos;) {
+    const size_t end = r->body.find("\n\n", pos);
+    const json chunk = json::parse(r->body.substr(pos + 6, end - pos - 6));
+    pos = end;
+    const json& l = chunk["choices"][0]["logprobs"];
+    if (!l.is_null()) streamed += l["content"].size();
+  }
+  EXPECT_EQ(streamed, content.size());
+}
+
 TEST_F(ServerTest, ApiKeysGuardAllButHealthAndMetrics) {
   ServerConfig config;
   config.api_keys = ApiKeys({"sesame"});

@@ -204,12 +204,17 @@ int bench_engine(BenchArgs a) {
   }
   const int max_c = *std::max_element(levels->begin(), levels->end());
   const std::string path = a.model.model.empty() ? default_model_path() : a.model.model;
+  auto cfg = a.model.resolve();
+  if (!cfg.ok()) return report(cfg.status());
+  auto kv_dtype = runtime::kv_dtype_for(*cfg);
+  if (!kv_dtype.ok()) return report(kv_dtype.status());
   auto model = model::Model::load(path);
   if (!model.ok()) return report(model.status());
   auto tok = tokenizer::Tokenizer::from_gguf((*model)->file());
   if (!tok.ok()) return report(tok.status());
   serve::EngineOptions o;
   o.threads = a.model.threads;
+  o.kv_dtype = *kv_dtype;
   o.n_ctx = a.model.ctx > 0 ? a.model.ctx : a.prompt_len + a.gen_len;
   // Room for every stream at once: the bench measures batching, not preemption.
   o.kv_tokens = static_cast<int64_t>(max_c) * (o.n_ctx + o.block_size);

@@ -57,6 +57,10 @@ int inspect(const InspectArgs& a) {
   if (a.placement) {
     auto loaded = load(a.model, /*verbose=*/false);
     if (!loaded.ok()) return report(loaded.status());
+    auto cfg = a.model.resolve();
+    if (!cfg.ok()) return report(cfg.status());
+    if (Status st = print_precision(*cfg, loaded->session->runner(), stdout); !st.ok())
+      return report(st);
     if (Status st = print_placement(loaded->session->runner(), true, stdout); !st.ok())
       return report(st);
   }
@@ -72,8 +76,9 @@ void add_inspect_command(CLI::App& app) {
   cmd->add_flag("--tensors", a->tensors, "List every tensor (name, dtype, shape, bytes)");
   cmd->add_flag("--graph", a->graph, "Print the model's graph after optimization passes");
   cmd->add_flag("--placement", a->placement,
-                "Show the device of every op, the splits, fallbacks and bytes crossing devices "
-                "per decode step for the configured backend");
+                "Show the precision chosen on each device and why, the device of every op, the "
+                "splits, fallbacks and bytes crossing devices per decode step for the configured "
+                "backend");
   a->model.add_config(*cmd);
   cmd->callback([a] { g_exit_code = inspect(*a); });
 }

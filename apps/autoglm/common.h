@@ -25,8 +25,9 @@ struct ModelFlags {
   std::string model;  // empty: default model
   int threads = 0;    // 0: not given
   int64_t ctx = 0;
-  std::string config_file, backend, precision, fallback_policy, memory_alignment;  // "": not given
-  void add(CLI::App& app);                                                         // every flag
+  std::string config_file, backend, precision, fallback_policy, memory_alignment,
+      kv_dtype;                    // "": not given
+  void add(CLI::App& app);         // every flag
   void add_config(CLI::App& app);  // only the runtime configuration flags
   Result<runtime::RuntimeConfig> resolve() const;
 };
@@ -47,6 +48,10 @@ Result<Loaded> load(const ModelFlags& flags, bool verbose = true);
 // One line per device with its node count, then splits, fallbacks and bytes crossing devices per
 // decode step; with `nodes`, every compute node and its device.
 Status print_placement(runtime::BatchRunner& r, bool nodes, std::FILE* out);
+
+// The precision chosen on each device of the runner and why, and the KV-cache type the session
+// stores (the choice of the device holding the cache, unless kv_dtype names one).
+Status print_precision(const runtime::RuntimeConfig& c, runtime::BatchRunner& r, std::FILE* out);
 
 // Prints "error: ..." to stderr and returns the process exit code for it.
 int report(const Status& st);

@@ -103,4 +103,12 @@ Value Builder::attention(Value q, Value k, Value v, const PagedView& kv, const O
               {q.id, k.id, v.id, kv.positions.id, kv.tok_seq.id, kv.block_tables.id}, p);
 }
 
+Value Builder::custom(const CustomOp& op, std::vector<Value> inputs, const std::string& name,
+                      OpParams params) {
+  std::vector<NodeId> in;
+  for (Value v : inputs) in.push_back(v.id);
+  params.custom = &op;
+  return push(OpKind::Custom, name, DType::F32, {}, std::move(in), params);
+}
+
 }  // namespace autoglm::graph

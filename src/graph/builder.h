@@ -2,7 +2,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "graph/custom_op.h"
 #include "graph/graph.h"
 
 namespace autoglm::graph {
@@ -44,6 +46,9 @@ class Builder {
   };
   Value attention(Value q, Value k, Value v, const PagedView& kv, const OpParams& p,
                   const std::string& name);
+  // A node of a registered custom op; params carries its attributes (params.custom is set here).
+  Value custom(const CustomOp& op, std::vector<Value> inputs, const std::string& name,
+               OpParams params = {});
 
  private:
   Value push(OpKind op, const std::string& name, DType dtype, Shape shape, std::vector<NodeId> in,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "graph/custom_op.h"
 #include "graph/infer.h"
 
 namespace autoglm::graph {
@@ -38,8 +39,15 @@ std::string_view op_name(OpKind op) {
       return "RmsNormMul";
     case OpKind::SwiGlu:
       return "SwiGlu";
+    case OpKind::Custom:
+      return "Custom";
   }
   return "?";
+}
+
+std::string op_label(const Node& n) {
+  if (n.op == OpKind::Custom && n.params.custom) return n.params.custom->name;
+  return std::string(op_name(n.op));
 }
 
 Shape Shape::of(std::initializer_list<Dim> d) {
@@ -135,7 +143,7 @@ std::string dump(const Graph& g) {
   };
   std::string out;
   for (const Node& n : g.nodes()) {
-    out += "%" + std::to_string(n.id) + " " + n.name + " = " + std::string(op_name(n.op)) + "(";
+    out += "%" + std::to_string(n.id) + " " + n.name + " = " + op_label(n) + "(";
     for (size_t i = 0; i < n.inputs.size(); ++i) {
       if (i) out += ", ";
       out += n.inputs[i] < 0 ? std::string("-") : "%" + std::to_string(n.inputs[i]);

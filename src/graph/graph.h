@@ -49,6 +49,9 @@ struct Node {
   int32_t state_slot = -1;
 };
 
+// The op's name for people: a custom op's registered name ("scaled_add"), else op_name(n.op).
+std::string op_label(const Node& n);
+
 // Concrete values for every symbol of a graph; the plan cache key.
 using Bindings = std::vector<int64_t>;
 
@@ -83,8 +86,8 @@ class Graph {
 // shapes consistent with the op. The message names the offending node.
 Status verify(const Graph& g);
 
-// Human-readable dump: one line per node, "%12 blk.0.attn_q = MatMul(%3 blk.0.attn_q.weight, %11)
-// f32 [576, n_tokens]".
+// Human-readable dump: one line per node, "%12 blk.0.attn_q = MatMul(%3, %11) f32 [576, n_tokens]";
+// custom ops show their registered name.
 std::string dump(const Graph& g);
 
 }  // namespace autoglm::graph

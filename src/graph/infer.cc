@@ -2,16 +2,17 @@
 
 #include <string>
 
+#include "graph/custom_op.h"
+
 namespace autoglm::graph {
 namespace {
 
 Status bad(const Node& n, const std::string& why) {
-  return error(ErrorCode::Internal,
-               "graph node '" + n.name + "' (" + std::string(op_name(n.op)) + "): " + why);
+  return error(ErrorCode::Internal, "graph node '" + n.name + "' (" + op_label(n) + "): " + why);
 }
 
-size_t arity(OpKind op) {
-  switch (op) {
+size_t arity(const Node& n) {
+  switch (n.op) {
     case OpKind::Input:
     case OpKind::Weight:
     case OpKind::KvCache:
@@ -25,6 +26,8 @@ size_t arity(OpKind op) {
       return 3;  // Rope's third may be -1 (no freq factors)
     case OpKind::Attention:
       return 6;
+    case OpKind::Custom:
+      return n.params.custom ? n.params.custom->n_inputs : 0;
     default:
       return 2;
   }
@@ -33,8 +36,10 @@ size_t arity(OpKind op) {
 }  // namespace
 
 Result<Inferred> infer(const Graph& g, const Node& n) {
-  if (n.inputs.size() != arity(n.op)) {
-    return bad(n, "expects " + std::to_string(arity(n.op)) + " inputs, has " +
+  if (n.op == OpKind::Custom && !n.params.custom)
+    return bad(n, "has no definition (build it with Builder::custom)");
+  if (n.inputs.size() != arity(n)) {
+    return bad(n, "expects " + std::to_string(arity(n)) + " inputs, has " +
                       std::to_string(n.inputs.size()));
   }
   for (size_t i = 0; i < n.inputs.size(); ++i) {
@@ -144,6 +149,11 @@ Result<Inferred> infer(const Graph& g, const Node& n) {
       if (in(5).dtype != DType::I32 || in(5).shape.n_dims != 2)
         return bad(n, "block_tables must be [n_seqs, width] i32");
       return Inferred{DType::F32, q.shape};
+    }
+    case OpKind::Custom: {
+      auto r = n.params.custom->infer(g, n);
+      if (!r.ok()) return bad(n, r.status().message());
+      return r;
     }
   }
   return bad(n, "unknown op");

@@ -6,6 +6,8 @@
 
 namespace autoglm::graph {
 
+struct CustomOp;
+
 enum class OpKind : uint8_t {
   Input,    // fed by the caller each run (token ids, positions, KV slots, block tables, ...)
   Weight,   // constant tensor bound to model memory (zero-copy)
@@ -28,6 +30,9 @@ enum class OpKind : uint8_t {
   // Fused by passes (graph/passes/fuse.h) where every chosen device runs them:
   RmsNormMul,  // rms_norm(x) * w, w broadcast over rows    in: x, w
   SwiGlu,      // silu(gate) * up                          in: gate, up
+  // An op registered at run time (graph/custom_op.h): params.custom names its definition, whose
+  // shape rule the verifier applies and whose kernels the backends look up by name.
+  Custom,
 };
 
 std::string_view op_name(OpKind op);
@@ -45,6 +50,9 @@ struct OpParams {
   int32_t n_head_kv = 0;
   int32_t head_dim = 0;
   int32_t block_size = 0;  // Attention: KV rows per block
+  // Custom: the registered definition (lives until exit). Custom ops may read any field above
+  // as their attributes, e.g. scale.
+  const CustomOp* custom = nullptr;
 };
 
 }  // namespace autoglm::graph

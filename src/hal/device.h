@@ -19,6 +19,12 @@ struct DeviceProps {
   size_t alignment = 64;
   std::string isa;  // CPU instruction set level or driver version
   int threads = 1;
+  // Precision: the KV-cache type `precision: auto` picks on this device, and one line saying
+  // why. It must be one of kv_cache_types(device) (hal/support_table.h). Activations are f32 on
+  // every device (matmuls pair them with quantized weights as core/quant's
+  // matmul_activation_type says, whatever the precision).
+  DType preferred_kv = DType::F16;
+  std::string precision_note;
 };
 
 class Buffer {

@@ -9,8 +9,8 @@
 // compiler and standard library.
 //
 // Rule for maintainers: bump AUTOGLM_PLUGIN_ABI_VERSION whenever a type a plugin sees changes
-// layout or virtual methods: hal/device.h, hal/exec.h, hal/registry.h, graph/graph.h,
-// graph/op.h, core/status.h, core/tensor_desc.h.
+// layout or virtual methods: hal/device.h, hal/exec.h, hal/registry.h, hal/custom_kernels.h,
+// graph/graph.h, graph/op.h, graph/custom_op.h, core/status.h, core/tensor_desc.h.
 #ifndef AUTOGLM_HAL_PLUGIN_ABI_H_
 #define AUTOGLM_HAL_PLUGIN_ABI_H_
 
@@ -19,7 +19,7 @@
 #include <cstddef>  // defines the standard library's ABI macros used below
 #endif
 
-#define AUTOGLM_PLUGIN_ABI_VERSION 2u
+#define AUTOGLM_PLUGIN_ABI_VERSION 3u
 #define AUTOGLM_PLUGIN_ENTRY_SYMBOL "autoglm_plugin_entry"
 
 #define AUTOGLM_PLUGIN_STR_(x) #x

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "hal/custom_kernels.h"
 #include "hal/device.h"
 
 namespace autoglm::hal {
@@ -42,10 +43,16 @@ class Registry {
   // Every plugin file offered to this registry, by canonical path, so loading twice is a no-op.
   void record_plugin(PluginOutcome o) { plugins_.push_back(std::move(o)); }
   const std::vector<PluginOutcome>& plugins() const { return plugins_; }
+  // The host's custom-op kernels. Plugins must read them here: their own copy of
+  // CustomKernels::global() is a different, empty table. Inline, so a plugin calling it reads
+  // the pointer the host stored.
+  CustomKernels& custom_kernels() const { return *custom_kernels_; }
 
  private:
   std::vector<BackendEntry> backends_;
   std::vector<PluginOutcome> plugins_;
+  // Set by the constructor, which runs in the host (registries are made there).
+  CustomKernels* custom_kernels_ = &CustomKernels::global();
 };
 
 }  // namespace autoglm::hal

@@ -103,4 +103,12 @@ std::vector<OpSupport> support_table(const Device& d) {
   return out;
 }
 
+std::vector<DType> kv_cache_types(const Device& d) {
+  std::vector<DType> out;
+  for (DType t : kProbeTypes) {
+    if (probe(d, OpKind::KvStore, t) && probe(d, OpKind::Attention, t)) out.push_back(t);
+  }
+  return out;
+}
+
 }  // namespace autoglm::hal

@@ -105,8 +105,14 @@ Result<std::unique_ptr<BatchRunner>> BatchRunner::create(const model::Model& mod
     return error(ErrorCode::InvalidArgument,
                  "the KV cache needs a positive block size, block count and blocks per sequence");
   }
-  if (opts.kv_dtype != DType::F16 && opts.kv_dtype != DType::F32) {
-    return error(ErrorCode::InvalidArgument, "KV cache type must be f16 or f32");
+  if (opts.kv_dtype != DType::F16 && opts.kv_dtype != DType::F32 && opts.kv_dtype != DType::Q8_0) {
+    return error(ErrorCode::InvalidArgument, "KV cache type must be f16, f32 or q8_0");
+  }
+  // Q8_0 blocks of 32 must not straddle two heads: attention reads one head's slice of a row.
+  if (opts.kv_dtype == DType::Q8_0 && model.hparams().head_dim % kQK8_0 != 0) {
+    return error(ErrorCode::InvalidArgument,
+                 "a q8_0 KV cache needs a head size that is a multiple of 32; this model's is " +
+                     std::to_string(model.hparams().head_dim) + ": use kv_dtype f16");
   }
   // A CPU-only runner leaves plugins unloaded: it would pay for driver stacks it never uses (PoCL
   // alone maps ~55 MB of LLVM).
@@ -152,6 +158,11 @@ Result<std::unique_ptr<BatchRunner>> BatchRunner::create(const model::Model& mod
   AUTOGLM_ASSIGN_OR_RETURN(r->executor_,
                            sched::Executor::create(r->graph_.graph, po, std::move(state)));
   return r;
+}
+
+size_t BatchRunner::kv_bytes_per_token(const model::HParams& hp, DType kv_dtype) {
+  return 2 * static_cast<size_t>(hp.n_layer) *
+         dtype_row_bytes(kv_dtype, hp.n_head_kv * hp.head_dim);
 }
 
 Result<size_t> BatchRunner::crossing_bytes(int64_t n_tokens, int64_t n_seqs) {

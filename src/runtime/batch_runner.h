@@ -21,7 +21,7 @@ struct RunnerOptions {
   int64_t block_size = 16;         // tokens per KV block
   int64_t n_blocks = 0;            // blocks in the pool (must be > 0)
   int64_t max_blocks_per_seq = 0;  // block-table width: longest sequence / block_size, rounded up
-  DType kv_dtype = DType::F16;     // F16 or F32
+  DType kv_dtype = DType::F16;     // F16, F32 or Q8_0 (head_dim a multiple of 32)
   int threads = 0;                 // 0: physical cores
   // "auto" (every registered backend by priority), a backend name, or a comma-separated
   // priority list ("opencl,cpu"). Each op runs on the first device that supports it.
@@ -55,6 +55,8 @@ class BatchRunner {
   const RunnerOptions& options() const { return opts_; }
   int64_t n_vocab() const { return model_.hparams().n_vocab; }
   size_t kv_bytes() const { return kv_bytes_; }
+  // Bytes one token takes in the KV cache: a K and a V row per layer.
+  static size_t kv_bytes_per_token(const model::HParams& hp, DType kv_dtype);
   const model::Model& model() const { return model_; }
   const model::ModelGraph& graph() const { return graph_; }
   // The preferred device (the first of the backend list).

@@ -1,10 +1,16 @@
 #include "runtime/config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
+
+#include "hal/registry.h"
+#include "hal/support_table.h"
+#include "runtime/batch_runner.h"
 
 namespace autoglm::runtime {
 namespace {
@@ -22,11 +28,26 @@ bool parse_number(std::string_view text, T& out) {
   return ec == std::errc() && p == end;
 }
 
+// precision bf16 and int8: valid values no kernel implements yet.
+Status unimplemented_precision(std::string_view precision, const std::string& where) {
+  return error(ErrorCode::Unsupported,
+               "config key 'precision': '" + std::string(precision) + "' is not implemented by " +
+                   where + " (accepted: auto, f32, f16; for an 8-bit KV cache set kv_dtype q8_0)");
+}
+
+constexpr const char* kKvDtypes = "auto, f16, f32, q8_0";
+
+std::optional<DType> kv_type_named(std::string_view name) {
+  const auto t = dtype_from_name(name);
+  if (t == DType::F16 || t == DType::F32 || t == DType::Q8_0) return t;
+  return std::nullopt;
+}
+
 }  // namespace
 
 const std::vector<std::string>& config_keys() {
-  static const std::vector<std::string> keys = {"backend", "precision", "fallback_policy",
-                                                "memory_alignment", "threads"};
+  static const std::vector<std::string> keys = {"backend",          "precision", "fallback_policy",
+                                                "memory_alignment", "threads",   "kv_dtype"};
   return keys;
 }
 
@@ -53,6 +74,9 @@ Status set_config_value(RuntimeConfig& c, std::string_view key, std::string_view
     if (!parse_number(value, t) || t < 0 || t > 1024)
       return invalid(key, value, "0 (physical cores) to 1024");
     c.threads = t;
+  } else if (key == "kv_dtype") {
+    if (value != "auto" && !kv_type_named(value)) return invalid(key, value, kKvDtypes);
+    c.kv_dtype = std::string(value);
   } else {
     std::string keys;
     for (const auto& k : config_keys()) keys += (keys.empty() ? "" : ", ") + k;
@@ -107,11 +131,46 @@ Status apply_config_env(RuntimeConfig& c) {
 }
 
 Result<DType> kv_dtype_for(const RuntimeConfig& c) {
-  if (c.precision == "auto" || c.precision == "f16") return DType::F16;
+  if (c.precision != "auto" && c.precision != "f16" && c.precision != "f32")
+    return unimplemented_precision(c.precision, "this build's devices");
+  if (c.kv_dtype != "auto") {
+    if (const auto t = kv_type_named(c.kv_dtype)) return *t;
+    return invalid("kv_dtype", c.kv_dtype, kKvDtypes);
+  }
+  if (c.precision == "f16") return DType::F16;
   if (c.precision == "f32") return DType::F32;
-  return error(ErrorCode::Unsupported, "precision '" + c.precision +
-                                           "' is not available on this build's devices "
-                                           "(available: auto, f32, f16)");
+  AUTOGLM_ASSIGN_OR_RETURN(auto dev, kv_cache_device(c));
+  AUTOGLM_ASSIGN_OR_RETURN(PrecisionChoice choice, choose_precision(c.precision, *dev));
+  return choice.kv;
+}
+
+Result<PrecisionChoice> choose_precision(std::string_view precision, const hal::Device& d) {
+  const hal::DeviceProps p = d.props();
+  const std::vector<DType> stored = hal::kv_cache_types(d);
+  const auto has = [&](DType t) {
+    return std::find(stored.begin(), stored.end(), t) != stored.end();
+  };
+  if (precision == "auto") {
+    if (!has(p.preferred_kv)) {
+      return error(ErrorCode::Internal, "device '" + p.name + "' prefers a " +
+                                            std::string(dtype_name(p.preferred_kv)) +
+                                            " KV cache that its kernels do not implement");
+    }
+    return PrecisionChoice{p.preferred_kv, p.precision_note};
+  }
+  const DType asked = precision == "f16" ? DType::F16 : DType::F32;
+  if ((precision != "f16" && precision != "f32") || !has(asked))
+    return unimplemented_precision(precision, "device '" + p.name + "'");
+  return PrecisionChoice{asked, "set by precision"};
+}
+
+Result<std::unique_ptr<hal::Device>> kv_cache_device(const RuntimeConfig& c) {
+  register_builtin_backends();
+  AUTOGLM_ASSIGN_OR_RETURN(const std::vector<std::string> names, resolve_backends(c.backend));
+  hal::DeviceOptions o;
+  o.threads = 1;  // only asked, never run
+  o.alignment = c.memory_alignment;
+  return hal::Registry::global().create(names.front(), o);
 }
 
 }  // namespace autoglm::runtime

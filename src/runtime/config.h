@@ -3,12 +3,14 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/dtype.h"
 #include "core/status.h"
+#include "hal/device.h"
 #include "sched/split.h"
 
 namespace autoglm::runtime {
@@ -19,6 +21,9 @@ struct RuntimeConfig {
   sched::FallbackPolicy fallback_policy = sched::FallbackPolicy::Cpu;
   size_t memory_alignment = 0;  // bytes, a power of two; 0: the device's own
   int threads = 0;              // 0: physical cores
+  // KV cache storage: auto (from precision), f16, f32, or q8_0 (half of f16's memory per token
+  // for a small accuracy cost).
+  std::string kv_dtype = "auto";
 };
 
 // The keys, in file, environment (AUTOGLM_ + upper case) and flag (--key-with-dashes) form.
@@ -31,9 +36,24 @@ Status apply_config_file(RuntimeConfig& c, const std::string& path);
 // Applies every AUTOGLM_<KEY> variable that is set.
 Status apply_config_env(RuntimeConfig& c);
 
-// The KV-cache type for the configured precision: auto and f16 store F16 (every device here
-// supports it and it halves KV traffic), f32 stores F32. Unsupported for bf16 and int8 until a
-// device offers them.
+// What `precision` means on one device: its KV-cache type, and why.
+struct PrecisionChoice {
+  DType kv = DType::F16;
+  std::string why;
+};
+
+// auto: the device's preferred KV type (hal::DeviceProps::preferred_kv); f16 and f32: that
+// type. Unsupported, naming the key and the values the device accepts, when its kernels do not
+// store and read the type: bf16 and int8 on every device of this build.
+Result<PrecisionChoice> choose_precision(std::string_view precision, const hal::Device& d);
+
+// The device that holds the KV cache, the first of c.backend, created on its own to be asked
+// (an OpenCL driver's kernel cache makes the second creation cheap).
+Result<std::unique_ptr<hal::Device>> kv_cache_device(const RuntimeConfig& c);
+
+// The KV-cache type: kv_dtype when it is not auto; else precision f16 or f32 as named, auto as
+// choose_precision picks on kv_cache_device(c). Precision bf16 and int8 are Unsupported, naming
+// the key and the accepted values, whatever kv_dtype says.
 Result<DType> kv_dtype_for(const RuntimeConfig& c);
 
 }  // namespace autoglm::runtime

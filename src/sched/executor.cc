@@ -1,6 +1,7 @@
 #include "sched/executor.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 namespace autoglm::sched {
@@ -9,11 +10,21 @@ Result<std::unique_ptr<Executor>> Executor::create(const graph::Graph& g,
                                                    const PlacementOptions& opts,
                                                    std::vector<StateBinding> state) {
   AUTOGLM_ASSIGN_OR_RETURN(Placement pl, place(g, g.topo_order(), opts));
-  return std::unique_ptr<Executor>(new Executor(g, std::move(pl), std::move(state)));
+  // The arena comes from the preferred device when it runs anything: the CPU can use its
+  // host-visible memory, while a device may refuse outputs in another's (OpenCL does).
+  hal::Device* arena_device = pl.splits.empty() ? nullptr : pl.splits.front().device;
+  for (const Split& s : pl.splits) {
+    if (s.device == opts.devices.front()) arena_device = s.device;
+  }
+  return std::unique_ptr<Executor>(new Executor(g, std::move(pl), std::move(state), arena_device));
 }
 
-Executor::Executor(const graph::Graph& g, Placement placement, std::vector<StateBinding> state)
-    : g_(g), placement_(std::move(placement)), state_(std::move(state)) {
+Executor::Executor(const graph::Graph& g, Placement placement, std::vector<StateBinding> state,
+                   hal::Device* arena_device)
+    : g_(g),
+      placement_(std::move(placement)),
+      state_(std::move(state)),
+      arena_device_(arena_device) {
   for (const Split& s : placement_.splits) {
     bool have = false;
     for (const auto& [d, st] : streams_) have |= d == s.device;
@@ -25,7 +36,9 @@ hal::Stream& Executor::stream_for(const hal::Device* d) {
   for (auto& [dev, st] : streams_) {
     if (dev == d) return *st;
   }
-  return *streams_.front().second;  // unreachable: every split's device has a stream
+  // The constructor made a stream for every split's device and only those are asked for, so
+  // a miss is a programming error, not a state to run on.
+  std::abort();
 }
 
 Result<const Plan*> Executor::plan_for(const graph::Bindings& bindings) {
@@ -57,9 +70,8 @@ Result<std::unique_ptr<Plan>> Executor::build_plan(const graph::Bindings& bindin
   plan->bindings = bindings;
   const std::vector<graph::NodeId> order = g_.topo_order();
   if (placement_.splits.empty()) return error(ErrorCode::Internal, "the graph computes nothing");
-  // Every device reads host-visible memory, so one arena from the first split's device serves
-  // all of them.
-  hal::BufferType& bt = placement_.splits.front().device->buffer_type();
+  // Every device reads host-visible memory, so one arena serves all of them.
+  hal::BufferType& bt = arena_device_->buffer_type();
   plan->memory = plan_memory(g_, order, bindings, bt.alignment());
   if (!arena_ || arena_->size() < plan->memory.arena_bytes) {
     stats_.plans_evicted += cache_.size();

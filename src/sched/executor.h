@@ -63,7 +63,8 @@ class Executor {
   static constexpr size_t kMaxPlans = 64;
 
  private:
-  Executor(const graph::Graph& g, Placement placement, std::vector<StateBinding> state);
+  Executor(const graph::Graph& g, Placement placement, std::vector<StateBinding> state,
+           hal::Device* arena_device);
   Result<std::unique_ptr<Plan>> build_plan(const graph::Bindings& bindings);
   hal::Stream& stream_for(const hal::Device* d);
 
@@ -71,6 +72,7 @@ class Executor {
   Placement placement_;
   std::vector<std::pair<const hal::Device*, std::unique_ptr<hal::Stream>>> streams_;
   std::vector<StateBinding> state_;
+  hal::Device* arena_device_;  // whose buffer type holds the arena
   // One arena for all plans: only one plan runs at a time, so a cached plan costs its offsets,
   // not its memory. It grows to the largest plan seen; growing drops the plans that point into
   // the old one.

@@ -26,7 +26,7 @@ std::string describe_node(const graph::Graph& g, const graph::Node& n) {
   for (graph::NodeId in : n.inputs) {
     if (in >= 0) dtypes += (dtypes.empty() ? "" : ", ") + std::string(dtype_name(g.node(in).dtype));
   }
-  return "'" + n.name + "' (" + std::string(graph::op_name(n.op)) + " on " + dtypes + ")";
+  return "'" + n.name + "' (" + graph::op_label(n) + " on " + dtypes + ")";
 }
 
 Result<Placement> place(const graph::Graph& g, const std::vector<graph::NodeId>& order,

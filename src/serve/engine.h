@@ -24,9 +24,12 @@ namespace autoglm::serve {
 
 struct EngineOptions {
   int64_t block_size = 16;  // tokens per KV block
-  int64_t kv_tokens = 0;    // KV pool size in tokens (at least n_ctx); 0: 4 * n_ctx
-  int64_t n_ctx = 0;        // longest sequence (prompt + output); 0: min(training ctx, 4096)
-  DType kv_dtype = DType::F16;
+  int64_t kv_tokens = 0;    // KV pool size in tokens (at least n_ctx); 0: from kv_memory
+  // KV pool size in bytes when kv_tokens is 0: as many whole blocks as fit, so a Q8_0 cache
+  // holds ~1.9x the tokens of an F16 one. 0 (and kv_tokens 0): 4 * n_ctx tokens.
+  size_t kv_memory = 0;
+  int64_t n_ctx = 0;            // longest sequence (prompt + output); 0: min(training ctx, 4096)
+  DType kv_dtype = DType::F16;  // F16, F32 or Q8_0 (half of F16's bytes, small accuracy cost)
   int threads = 0;              // 0: physical cores
   std::string backend = "cpu";  // see runtime::RunnerOptions::backend
   sched::FallbackPolicy fallback = sched::FallbackPolicy::Cpu;

@@ -14,6 +14,22 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 
 constexpr int32_t kMaxTopLogprobs = 20;
 
+// The tokens o.kv_memory holds in whole blocks of o.kv_dtype rows; at least one full context.
+Result<int64_t> kv_tokens_in(const model::HParams& hp, const EngineOptions& o) {
+  const size_t per_token = runtime::BatchRunner::kv_bytes_per_token(hp, o.kv_dtype);
+  const auto tokens = static_cast<int64_t>(o.kv_memory / per_token) / o.block_size * o.block_size;
+  if (tokens < o.n_ctx) {
+    const size_t need_mib = (static_cast<size_t>(o.n_ctx) * per_token + (1 << 20) - 1) >> 20;
+    return error(ErrorCode::InvalidArgument,
+                 "kv_memory holds " + std::to_string(tokens) + " tokens of " +
+                     std::string(dtype_name(o.kv_dtype)) + " KV (" + std::to_string(per_token) +
+                     " bytes each) but one full context of n_ctx " + std::to_string(o.n_ctx) +
+                     " needs " + std::to_string(need_mib) +
+                     " MiB: raise kv_memory, lower n_ctx, or use kv_dtype q8_0");
+  }
+  return tokens;
+}
+
 }  // namespace
 
 EngineCore::EngineCore(Engine* owner, const model::Model& m, const tokenizer::Tokenizer& t,
@@ -41,6 +57,13 @@ Result<std::unique_ptr<EngineCore>> EngineCore::create(Engine* owner, const mode
                      std::to_string(model.hparams().n_vocab) + ": use the model's own tokenizer");
   }
   if (o.n_ctx == 0) o.n_ctx = std::min<int64_t>(model.hparams().n_ctx_train, 4096);
+  if (o.kv_memory > 0) {
+    if (o.kv_tokens > 0) {
+      return error(ErrorCode::InvalidArgument,
+                   "engine options: set kv_tokens or kv_memory, not both");
+    }
+    AUTOGLM_ASSIGN_OR_RETURN(o.kv_tokens, kv_tokens_in(model.hparams(), o));
+  }
   if (o.kv_tokens == 0) o.kv_tokens = 4 * o.n_ctx;
   if (o.kv_tokens < o.n_ctx) {
     return error(ErrorCode::InvalidArgument, "kv_tokens (" + std::to_string(o.kv_tokens) +
@@ -61,6 +84,12 @@ Result<std::unique_ptr<EngineCore>> EngineCore::create(Engine* owner, const mode
   ro.alignment = o.alignment;
   std::unique_ptr<EngineCore> c(new EngineCore(owner, model, tok, o));
   AUTOGLM_ASSIGN_OR_RETURN(c->runner_, runtime::BatchRunner::create(model, ro));
+  // One decode step before serving builds the decode plan and lets backends prepare their
+  // weights (the CPU repacks them), so the first request waits for neither. Block 0 is free:
+  // whoever takes it writes its rows before reading them.
+  const int32_t warm_token = 0, warm_block = 0;
+  const runtime::SeqChunk warm{{&warm_token, 1}, 0, {&warm_block, 1}, 1};
+  AUTOGLM_RETURN_IF_ERROR(c->runner_->step({&warm, 1}).status());
   if (o.prefix_cache) {
     c->prefix_ = std::make_unique<PrefixCache>(o.block_size, ro.n_blocks, o.prefix_ttl);
   }

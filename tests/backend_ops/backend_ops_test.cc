@@ -316,12 +316,13 @@ TEST_P(BackendOps, MatMul) {
 }
 
 TEST_P(BackendOps, KvStore) {
-  for (DType t : {DType::F32, DType::F16}) {
+  for (DType t : {DType::F32, DType::F16, DType::Q8_0}) {
     for (int64_t n_tok : {1, 5}) {
       Case c;
       c.label = "kv_store " + std::string(dtype_name(t)) + " n_tok=" + std::to_string(n_tok);
       Builder b(*c.g);
-      const int64_t row = 2 * 40, n_slots = 16;
+      // Q8_0 rows are whole blocks of 32.
+      const int64_t row = t == DType::Q8_0 ? 2 * 64 : 2 * 40, n_slots = 16;
       Value cache = b.kv_cache("k", t, Shape::of({Dim::of(row), Dim::of(n_slots)}), 0);
       c.inputs[cache.id].bytes = random_rows(rng_, t, n_slots, row);
       std::vector<int32_t> slots(n_slots);
@@ -337,7 +338,7 @@ TEST_P(BackendOps, KvStore) {
 }
 
 TEST_P(BackendOps, PagedAttention) {
-  for (DType t : {DType::F32, DType::F16}) {
+  for (DType t : {DType::F32, DType::F16, DType::Q8_0}) {  // Q8_0: head_dim 64 only
     for (int head_dim : {40, 64}) {
       for (int n_head_kv : {1, 2}) {
         for (int64_t n_tok : {1, 6}) {

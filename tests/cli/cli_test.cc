@@ -105,6 +105,29 @@ TEST(Cli, InspectShowsTensorsAndGraph) {
   EXPECT_NE(o.output.find("blk.0.attn_q = MatMul"), std::string::npos) << o.output;
 }
 
+// precision auto picks per device from its capabilities; the session's KV cache takes the choice
+// of the device holding it. PoCL lacks cl_khr_fp16 (f32), a GPU driver may have it (f16).
+TEST(Cli, InspectShowsThePrecisionChosenPerDevice) {
+  auto o = run_cli("inspect " + tiny() + " --placement --backend opencl,cpu", "", "", false);
+  ASSERT_EQ(o.exit_code, 0) << o.output;
+  EXPECT_NE(o.output.find("precision auto: KV cache "), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("(the choice of opencl, which holds the cache), activations f32"),
+            std::string::npos)
+      << o.output;
+  EXPECT_NE(o.output.find("\n  cpu        f16   f16 halves KV memory"), std::string::npos)
+      << o.output;
+  const size_t cl = o.output.find("\n  opencl     f");
+  ASSERT_NE(cl, std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("cl_khr_fp16", cl), std::string::npos) << o.output;
+
+  auto bf16 = run_cli("inspect " + tiny() + " --placement --precision bf16");
+  EXPECT_NE(bf16.exit_code, 0);
+  EXPECT_NE(bf16.output.find("config key 'precision': 'bf16' is not implemented"),
+            std::string::npos)
+      << bf16.output;
+  EXPECT_NE(bf16.output.find("accepted: auto, f32, f16"), std::string::npos) << bf16.output;
+}
+
 TEST(Cli, HelpTeaches) {
   auto o = run_cli("--help");
   EXPECT_EQ(o.exit_code, 0);

@@ -9,6 +9,8 @@
 #include "backends/cpu/kernels/isa.h"
 #include "backends/cpu/kernels/matmul.h"
 #include "core/aligned.h"
+#include "graph/custom_op.h"
+#include "hal/custom_kernels.h"
 
 namespace autoglm::cpu {
 namespace {
@@ -56,6 +58,25 @@ bool f32_rows(const graph::Node& n) {
   return n.dtype == DType::F32;
 }
 
+// Why f16 is the CPU's preferred KV type, and what the hardware offers that the kernels do not.
+std::string precision_note(Isa isa) {
+  std::string note = "f16 halves KV memory and bandwidth; ";
+  note += has_avx2(isa) || has_neon(isa) ? "the CPU converts f16 in hardware"
+                                         : "converted in software at this ISA level";
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx512bf16")) {
+    note += "; AVX512-BF16 is present (used for bf16 weights) but no kernel stores a bf16 KV";
+  }
+#endif
+  return note;
+}
+
+// KV cache types the store and attention kernels handle; a Q8_0 row (or head slice) must be
+// whole blocks.
+bool kv_cache_type(DType t, int64_t elems) {
+  return t == DType::F32 || t == DType::F16 || (t == DType::Q8_0 && elems % kQK8_0 == 0);
+}
+
 }  // namespace
 
 CpuDevice::CpuDevice(int threads, size_t alignment)
@@ -71,6 +92,8 @@ hal::DeviceProps CpuDevice::props() const {
   p.alignment = buffer_type_->alignment();
   p.isa = isa_name(active_isa());
   p.threads = pool_.size();
+  p.preferred_kv = DType::F16;
+  p.precision_note = precision_note(active_isa());
   return p;
 }
 
@@ -95,11 +118,15 @@ bool CpuDevice::supports(const graph::Graph& g, const graph::Node& n) const {
     case OpKind::MatMul:
       return matmul_supports(g.node(n.inputs[0]).dtype);
     case OpKind::KvStore:
-      return n.dtype == DType::F32 || n.dtype == DType::F16;
+      return kv_cache_type(n.dtype, n.shape.dims[0].value);
     case OpKind::Attention:
-      return f32_rows(n) && n.params.head_dim <= 512 &&
-             (g.node(n.inputs[1]).dtype == DType::F32 ||
-              g.node(n.inputs[1]).dtype == DType::F16);  // kernel stack buffer
+      return f32_rows(n) && n.params.head_dim <= 512 &&  // kernel stack buffer
+             g.node(n.inputs[1]).dtype == g.node(n.inputs[2]).dtype &&
+             kv_cache_type(g.node(n.inputs[1]).dtype, n.params.head_dim);
+    case OpKind::Custom:
+      // Built in, so the host's table is this library's own.
+      return n.params.custom &&
+             hal::CustomKernels::global().host("cpu", n.params.custom->name) != nullptr;
   }
   return false;
 }

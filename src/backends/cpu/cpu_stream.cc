@@ -14,6 +14,8 @@
 #include "backends/cpu/kernels/norm.h"
 #include "backends/cpu/kernels/rope.h"
 #include "backends/cpu/kernels/softmax.h"
+#include "graph/custom_op.h"
+#include "hal/custom_kernels.h"
 
 namespace autoglm::cpu {
 namespace {
@@ -196,6 +198,13 @@ Status CpuStream::run_node(const hal::NodeExec& ne) {
       ap.table_width = bt.desc.dims[0];
       ap.block_size = p.block_size;
       par([&](int ith, int nth) { attention(f32(q), k.data, v.data, f32(out), ap, ith, nth); });
+      return {};
+    }
+    case OpKind::Custom: {
+      const hal::HostKernel* k =
+          p.custom ? hal::CustomKernels::global().host("cpu", p.custom->name) : nullptr;
+      if (!k) break;  // placement only puts it here when the kernel exists
+      par([&](int ith, int nth) { k->run(ne, ith, nth); });
       return {};
     }
     case OpKind::Input:

@@ -64,6 +64,8 @@ std::vector<ClDeviceInfo> list_devices() {
       i.correctly_rounded_div_sqrt =
           (device_value<cl_device_fp_config>(d, CL_DEVICE_SINGLE_FP_CONFIG) &
            CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
+      i.fp16 = (" " + device_string(d, CL_DEVICE_EXTENSIONS) + " ").find(" cl_khr_fp16 ") !=
+               std::string::npos;
       out.push_back(std::move(i));
     }
   }
@@ -115,23 +117,43 @@ Status ClContext::init() {
   const char* src = kernel_source();
   program_ = clCreateProgramWithSource(context_, 1, &src, nullptr, &err);
   AUTOGLM_CL_CHECK(err, "clCreateProgramWithSource");
+  return build(program_, "autoglm's kernels");
+}
+
+Status ClContext::build(cl_program p, const std::string& what) {
   // Correct rounding keeps the activation quantizer's 127/amax identical to the CPU's.
   std::string opts = "-cl-std=CL1.2";
   if (info_.correctly_rounded_div_sqrt) opts += " -cl-fp32-correctly-rounded-divide-sqrt";
-  err = clBuildProgram(program_, 1, &info_.id, opts.c_str(), nullptr, nullptr);
+  const cl_int err = clBuildProgram(p, 1, &info_.id, opts.c_str(), nullptr, nullptr);
   if (err != CL_SUCCESS) {
     size_t n = 0;
-    clGetProgramBuildInfo(program_, info_.id, CL_PROGRAM_BUILD_LOG, 0, nullptr, &n);
+    clGetProgramBuildInfo(p, info_.id, CL_PROGRAM_BUILD_LOG, 0, nullptr, &n);
     std::string log(n, '\0');
-    clGetProgramBuildInfo(program_, info_.id, CL_PROGRAM_BUILD_LOG, n, log.data(), nullptr);
+    clGetProgramBuildInfo(p, info_.id, CL_PROGRAM_BUILD_LOG, n, log.data(), nullptr);
     return error(ErrorCode::Unsupported, "the OpenCL driver of '" + info_.name +
-                                             "' cannot compile autoglm's kernels (" +
+                                             "' cannot compile " + what + " (" +
                                              cl_error_name(err) + "):\n" + log);
   }
   return {};
 }
 
+Result<cl_program> ClContext::custom_program(const std::string& op, const std::string& source) {
+  std::lock_guard<std::mutex> lock(custom_mu_);
+  if (auto it = custom_programs_.find(op); it != custom_programs_.end()) return it->second;
+  cl_int err = CL_SUCCESS;
+  const char* src = source.c_str();
+  cl_program p = clCreateProgramWithSource(context_, 1, &src, nullptr, &err);
+  AUTOGLM_CL_CHECK(err, "clCreateProgramWithSource for custom op '" + op + "'");
+  if (Status st = build(p, "the kernel of custom op '" + op + "'"); !st.ok()) {
+    clReleaseProgram(p);
+    return st;
+  }
+  custom_programs_.emplace(op, p);
+  return p;
+}
+
 ClContext::~ClContext() {
+  for (auto& [op, p] : custom_programs_) clReleaseProgram(p);
   if (program_) clReleaseProgram(program_);
   if (host_queue_) clReleaseCommandQueue(host_queue_);
   if (context_) clReleaseContext(context_);

@@ -1,7 +1,9 @@
 // One OpenCL device: discovery, its context and the backend's program built for it once.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,7 @@ struct ClDeviceInfo {
   cl_uint compute_units = 1;
   bool host_unified_memory = false;
   bool correctly_rounded_div_sqrt = false;
+  bool fp16 = false;  // cl_khr_fp16: half arithmetic and conversions are native
 };
 
 // Every device of every platform; empty when no ICD is installed.
@@ -45,15 +48,23 @@ class ClContext {
   cl_program program() const { return program_; }
   // For work outside any stream: mapping fresh buffers, releasing them.
   cl_command_queue host_queue() const { return host_queue_; }
+  // A custom op's program (hal/custom_kernels.h), built on first use and kept with the context,
+  // so once per device per process. An op's source never changes once registered. Unsupported
+  // with the build log when the driver cannot compile it.
+  Result<cl_program> custom_program(const std::string& op, const std::string& source);
 
  private:
   explicit ClContext(ClDeviceInfo info) : info_(std::move(info)) {}
   Status init();
+  // Compiles p with the backend's options; `what` names the source in the error.
+  Status build(cl_program p, const std::string& what);
 
   ClDeviceInfo info_;
   cl_context context_ = nullptr;
   cl_program program_ = nullptr;
   cl_command_queue host_queue_ = nullptr;
+  std::mutex custom_mu_;
+  std::map<std::string, cl_program> custom_programs_;  // by op name
 };
 
 }  // namespace autoglm::opencl

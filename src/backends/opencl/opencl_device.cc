@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "backends/opencl/opencl_stream.h"
+#include "graph/custom_op.h"
 
 namespace autoglm::opencl {
 namespace {
@@ -38,7 +39,7 @@ std::set<OpKind> disabled_ops() {
   std::stringstream ss(env);
   std::string name;
   while (std::getline(ss, name, ',')) {
-    for (int k = 0; k <= static_cast<int>(OpKind::SwiGlu); ++k) {
+    for (int k = 0; k <= static_cast<int>(OpKind::Custom); ++k) {
       if (graph::op_name(static_cast<OpKind>(k)) == name) out.insert(static_cast<OpKind>(k));
     }
   }
@@ -48,17 +49,19 @@ std::set<OpKind> disabled_ops() {
 }  // namespace
 
 OpenClDevice::OpenClDevice(std::shared_ptr<ClContext> ctx, size_t alignment,
-                           std::set<OpKind> disabled)
+                           std::set<OpKind> disabled, const hal::CustomKernels& custom)
     : ctx_(ctx),
       table_(std::make_shared<MemoryTable>(ctx)),
       buffer_type_(table_, alignment),
-      disabled_(std::move(disabled)) {}
+      disabled_(std::move(disabled)),
+      custom_(custom) {}
 
-Result<std::unique_ptr<hal::Device>> OpenClDevice::create(const hal::DeviceOptions& opts) {
+Result<std::unique_ptr<hal::Device>> OpenClDevice::create(const hal::DeviceOptions& opts,
+                                                          const hal::CustomKernels& custom) {
   AUTOGLM_ASSIGN_OR_RETURN(ClDeviceInfo info, pick_device());
   AUTOGLM_ASSIGN_OR_RETURN(auto ctx, ClContext::get(info));
   return std::unique_ptr<hal::Device>(
-      new OpenClDevice(std::move(ctx), opts.alignment, disabled_ops()));
+      new OpenClDevice(std::move(ctx), opts.alignment, disabled_ops(), custom));
 }
 
 hal::DeviceProps OpenClDevice::props() const {
@@ -73,6 +76,12 @@ hal::DeviceProps OpenClDevice::props() const {
   p.alignment = buffer_type_.alignment();
   p.isa = i.version + ", driver " + i.driver_version;
   p.threads = static_cast<int>(i.compute_units);
+  // The kernels store f16 with vstore_half/vload_half, core in OpenCL 1.2, so every device can
+  // hold an f16 cache: half the KV memory and bandwidth of f32, and the CPU's rounding.
+  p.preferred_kv = DType::F16;
+  p.precision_note = i.fp16 ? "f16 KV (cl_khr_fp16: native conversions): half the memory of f32"
+                            : "f16 KV through core vload_half/vstore_half (no cl_khr_fp16 needed): "
+                              "half the memory of f32";
   return p;
 }
 
@@ -108,12 +117,14 @@ bool OpenClDevice::supports(const graph::Graph& g, const graph::Node& n) const {
       return n.dtype == DType::F32 && (in(1).dtype == DType::F32 || in(1).dtype == DType::F16) &&
              in(1).dtype == in(2).dtype && n.params.head_dim <= kMaxHeadDim &&
              n.params.n_head_kv > 0 && n.params.n_head % n.params.n_head_kv == 0;
+    case OpKind::Custom:
+      return n.params.custom && custom_.source("opencl", n.params.custom->name) != nullptr;
   }
   return false;
 }
 
 std::unique_ptr<hal::Stream> OpenClDevice::create_stream() {
-  return std::make_unique<OpenClStream>(ctx_, table_);
+  return std::make_unique<OpenClStream>(ctx_, table_, custom_);
 }
 
 void register_opencl_backend(hal::Registry& r) {
@@ -122,7 +133,9 @@ void register_opencl_backend(hal::Registry& r) {
   for (const ClDeviceInfo& d : list_devices()) {
     if (d.type & CL_DEVICE_TYPE_GPU) priority = 10;
   }
-  r.add({"opencl", priority, &OpenClDevice::create});
+  const hal::CustomKernels& custom = r.custom_kernels();
+  r.add({"opencl", priority,
+         [&custom](const hal::DeviceOptions& opts) { return OpenClDevice::create(opts, custom); }});
 }
 
 }  // namespace autoglm::opencl

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/quant.h"
+#include "graph/custom_op.h"
 
 namespace autoglm::opencl {
 namespace {
@@ -59,8 +60,9 @@ size_t pow2_at_most(size_t n) {
 
 }  // namespace
 
-OpenClStream::OpenClStream(std::shared_ptr<ClContext> ctx, std::shared_ptr<MemoryTable> table)
-    : ctx_(std::move(ctx)), table_(std::move(table)) {
+OpenClStream::OpenClStream(std::shared_ptr<ClContext> ctx, std::shared_ptr<MemoryTable> table,
+                           const hal::CustomKernels& custom)
+    : ctx_(std::move(ctx)), table_(std::move(table)), custom_(custom) {
   cl_int err = CL_SUCCESS;
   queue_ = clCreateCommandQueue(ctx_->context(), ctx_->info().id, 0, &err);
   if (err != CL_SUCCESS) pending_ = cl_error(err, "clCreateCommandQueue");
@@ -83,6 +85,18 @@ Result<cl_kernel> OpenClStream::kernel(const char* name) {
   AUTOGLM_CL_CHECK(err, std::string("clCreateKernel(") + name + ")");
   kernels_.emplace(name, k);
   return k;
+}
+
+Result<cl_kernel> OpenClStream::custom_kernel(const std::string& op, const hal::SourceKernel& k) {
+  const std::string key = "custom:" + op;
+  auto it = kernels_.find(key);
+  if (it != kernels_.end()) return it->second;
+  AUTOGLM_ASSIGN_OR_RETURN(cl_program p, ctx_->custom_program(op, k.source));
+  cl_int err = CL_SUCCESS;
+  cl_kernel kernel = clCreateKernel(p, k.entry.c_str(), &err);
+  AUTOGLM_CL_CHECK(err, "clCreateKernel(" + k.entry + ") of custom op '" + op + "'");
+  kernels_.emplace(key, kernel);
+  return kernel;
 }
 
 Status OpenClStream::launch(cl_kernel k, const char* name, std::initializer_list<size_t> global,
@@ -367,12 +381,56 @@ Status OpenClStream::enqueue(const Resolved& r) {
       return launch(k, "attention", {static_cast<size_t>(p.n_head), static_cast<size_t>(n_tok)},
                     row_local_);
     }
+    case OpKind::Custom:
+      return enqueue_custom(r);
     case OpKind::Input:
     case OpKind::Weight:
     case OpKind::KvCache:
       return {};
   }
   return error(ErrorCode::Internal, "opencl: no kernel for node '" + n.name + "'");
+}
+
+Status OpenClStream::enqueue_custom(const Resolved& r) {
+  const hal::NodeExec& ne = *r.ne;
+  const graph::Node& n = *ne.node;
+  const hal::SourceKernel* sk =
+      n.params.custom ? custom_.source("opencl", n.params.custom->name) : nullptr;
+  if (!sk) return error(ErrorCode::Internal, "opencl: no kernel for node '" + n.name + "'");
+  const std::string& op = n.params.custom->name;
+  AUTOGLM_ASSIGN_OR_RETURN(cl_kernel k, custom_kernel(op, *sk));
+  Args args(k);
+  for (const DeviceRef& in : r.in) args.mem(in);
+  args.mem(r.out);
+  if (sk->scalars) {
+    for (const hal::SourceKernel::Scalar& v : sk->scalars(ne)) {
+      if (const auto* i = std::get_if<int32_t>(&v)) {
+        args.i32(*i);
+      } else if (const auto* l = std::get_if<int64_t>(&v)) {
+        args.i64(*l);
+      } else {
+        args.f32(std::get<float>(v));
+      }
+    }
+  }
+  AUTOGLM_RETURN_IF_ERROR(args.status(sk->entry.c_str()));
+  const std::vector<size_t> global =
+      sk->global_size ? sk->global_size(ne)
+                      : std::vector<size_t>{static_cast<size_t>(ne.out.desc.elements())};
+  if (global.empty() || global.size() > 3) {
+    return error(ErrorCode::InvalidArgument, "custom op '" + op + "': its global_size has " +
+                                                 std::to_string(global.size()) +
+                                                 " dimensions; give 1 to 3");
+  }
+  size_t g[3];
+  for (size_t i = 0; i < global.size(); ++i) {
+    if (global[i] == 0) return {};  // nothing to do
+    g[i] = global[i];
+  }
+  AUTOGLM_CL_CHECK(clEnqueueNDRangeKernel(queue_, k, static_cast<cl_uint>(global.size()), nullptr,
+                                          g, nullptr, 0, nullptr, nullptr),
+                   "clEnqueueNDRangeKernel(" + sk->entry + ") of custom op '" + op + "'");
+  return {};
 }
 
 }  // namespace autoglm::opencl

@@ -8,13 +8,15 @@
 #include <vector>
 
 #include "backends/opencl/cl_memory.h"
+#include "hal/custom_kernels.h"
 #include "hal/device.h"
 
 namespace autoglm::opencl {
 
 class OpenClStream : public hal::Stream {
  public:
-  OpenClStream(std::shared_ptr<ClContext> ctx, std::shared_ptr<MemoryTable> table);
+  OpenClStream(std::shared_ptr<ClContext> ctx, std::shared_ptr<MemoryTable> table,
+               const hal::CustomKernels& custom);
   ~OpenClStream() override;
   OpenClStream(const OpenClStream&) = delete;
   OpenClStream& operator=(const OpenClStream&) = delete;
@@ -35,6 +37,9 @@ class OpenClStream : public hal::Stream {
   Status check_inputs(const hal::NodeExec& ne);
   Status enqueue(const Resolved& r);
   Result<cl_kernel> kernel(const char* name);
+  // A custom op's kernel from its own program (ClContext::custom_program).
+  Result<cl_kernel> custom_kernel(const std::string& op, const hal::SourceKernel& k);
+  Status enqueue_custom(const Resolved& r);
   Status launch(cl_kernel k, const char* name, std::initializer_list<size_t> global,
                 size_t local = 0);
   // Device-only scratch grown on demand: quantized activations, attention scores.
@@ -42,8 +47,9 @@ class OpenClStream : public hal::Stream {
 
   std::shared_ptr<ClContext> ctx_;
   std::shared_ptr<MemoryTable> table_;
+  const hal::CustomKernels& custom_;
   cl_command_queue queue_ = nullptr;
-  std::map<std::string, cl_kernel> kernels_;
+  std::map<std::string, cl_kernel> kernels_;  // custom ops' under "custom:<op>"
   size_t row_local_ = 1;  // work-group size of the row-reduction kernels (a power of two)
   cl_mem act_ = nullptr;
   size_t act_bytes_ = 0;

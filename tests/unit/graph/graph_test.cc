@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "graph/builder.h"
+#include "graph/custom_op.h"
 #include "graph/pass.h"
 #include "graph/passes/dce.h"
 
@@ -104,6 +105,31 @@ TEST(Graph, DumpNamesEveryNode) {
   const std::string d = dump(f.g);
   EXPECT_NE(d.find("blk.0.attn_q = MatMul(%1, %0) f32 [n_tokens, 8] (output)"), std::string::npos)
       << d;
+}
+
+// A registered op is built, verified and dumped by its own rule and name.
+TEST(Graph, CustomOpsFollowTheirRegisteredRule) {
+  static const CustomOp* twice = *register_custom_op(
+      {"graph_test.twice", 1, [](const Graph& g, const Node& n) {
+         return Result<Inferred>(Inferred{DType::F32, g.node(n.inputs[0]).shape});
+       }});
+  Fixture f;
+  Value y = f.b.custom(*twice, {f.x}, "blk.0.twice");
+  ASSERT_TRUE(f.b.status().ok()) << f.b.status().to_string();
+  EXPECT_EQ(f.b.shape(y), f.b.shape(f.x));
+  f.g.set_outputs({y.id});
+  ASSERT_TRUE(verify(f.g).ok());
+  EXPECT_NE(dump(f.g).find("blk.0.twice = graph_test.twice(%0) f32 [n_tokens, 16] (output)"),
+            std::string::npos)
+      << dump(f.g);
+  f.g.node(y.id).inputs.push_back(f.x.id);  // the rule says one input
+  const Status st = verify(f.g);
+  EXPECT_NE(st.message().find("'blk.0.twice' (graph_test.twice): expects 1 inputs, has 2"),
+            std::string::npos)
+      << st.message();
+  f.g.node(y.id).inputs.pop_back();
+  f.g.node(y.id).params.custom = nullptr;
+  EXPECT_FALSE(verify(f.g).ok());
 }
 
 }  // namespace

@@ -107,7 +107,7 @@ TEST(SupportTable, FollowsTheWholeNodeQuery) {
   cpu::CpuDevice dev(1);
   for (const OpSupport& s : support_table(dev)) {
     if (s.op == graph::OpKind::KvStore) {
-      EXPECT_EQ(s.dtypes, (std::vector<DType>{DType::F32, DType::F16}));
+      EXPECT_EQ(s.dtypes, (std::vector<DType>{DType::F32, DType::F16, DType::Q8_0}));
     }
     if (s.op == graph::OpKind::Silu) {
       EXPECT_EQ(s.dtypes, std::vector<DType>{DType::F32});

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "backends/cpu/cpu_device.h"
 #include "tiny_model.h"
 
 namespace autoglm::runtime {
@@ -57,7 +58,8 @@ TEST(Config, InvalidValuesNameTheKeyAndTheAcceptedValues) {
   for (const Case& k : {Case{"precision", "f8", "auto, f32, f16, bf16, int8"},
                         Case{"fallback_policy", "gpu", "cpu, error"},
                         Case{"memory_alignment", "48", "power of two"},
-                        Case{"threads", "-2", "0 (physical cores) to 1024"}}) {
+                        Case{"threads", "-2", "0 (physical cores) to 1024"},
+                        Case{"kv_dtype", "q4_0", "auto, f16, f32, q8_0"}}) {
     const Status st = set_config_value(c, k.key, k.value);
     ASSERT_FALSE(st.ok()) << k.key;
     EXPECT_EQ(st.code(), ErrorCode::InvalidArgument);
@@ -73,12 +75,85 @@ TEST(Config, InvalidValuesNameTheKeyAndTheAcceptedValues) {
   EXPECT_EQ(apply_config_file(c, "/nonexistent/autoglm.json").code(), ErrorCode::NotFound);
 }
 
+// kv_dtype picks the cache type whatever the precision; auto follows the precision.
+TEST(Config, KvDtypeOverridesThePrecisionsCacheType) {
+  RuntimeConfig c;
+  ASSERT_TRUE(apply_config_file(c, write(R"({"precision": "f32", "kv_dtype": "q8_0"})")).ok());
+  EXPECT_EQ(*kv_dtype_for(c), DType::Q8_0);
+  ::setenv("AUTOGLM_KV_DTYPE", "f16", 1);
+  const Status st = apply_config_env(c);
+  ::unsetenv("AUTOGLM_KV_DTYPE");
+  ASSERT_TRUE(st.ok()) << st.to_string();
+  EXPECT_EQ(*kv_dtype_for(c), DType::F16);
+  ASSERT_TRUE(set_config_value(c, "kv_dtype", "auto").ok());
+  EXPECT_EQ(*kv_dtype_for(c), DType::F32);
+  c.kv_dtype = "bf16";  // set directly, past set_config_value's check
+  EXPECT_EQ(kv_dtype_for(c).status().code(), ErrorCode::InvalidArgument);
+}
+
 TEST(Config, PrecisionsWithoutAKvTypeAreRefusedClearly) {
   RuntimeConfig c;
   ASSERT_TRUE(set_config_value(c, "precision", "bf16").ok());
   auto kv = kv_dtype_for(c);
   ASSERT_FALSE(kv.ok());
   EXPECT_EQ(kv.status().code(), ErrorCode::Unsupported);
+  EXPECT_NE(kv.status().message().find("config key 'precision': 'bf16'"), std::string::npos);
+  EXPECT_NE(kv.status().message().find("accepted: auto, f32, f16"), std::string::npos);
+  // An explicit KV type does not make an activation precision no kernel has acceptable.
+  ASSERT_TRUE(set_config_value(c, "precision", "int8").ok());
+  ASSERT_TRUE(set_config_value(c, "kv_dtype", "q8_0").ok());
+  EXPECT_EQ(kv_dtype_for(c).status().code(), ErrorCode::Unsupported);
+  cpu::CpuDevice cpu(1);
+  auto on_cpu = choose_precision("bf16", cpu);
+  ASSERT_FALSE(on_cpu.ok());
+  EXPECT_NE(on_cpu.status().message().find("device 'cpu'"), std::string::npos);
+}
+
+// A CPU device that reports another preferred KV type, as a device without fast f16 does.
+class PrefersDevice : public hal::Device {
+ public:
+  explicit PrefersDevice(DType kv) : cpu_(1), kv_(kv) {}
+  hal::DeviceProps props() const override {
+    hal::DeviceProps p = cpu_.props();
+    p.name = "prefers";
+    p.preferred_kv = kv_;
+    p.precision_note = "test device";
+    return p;
+  }
+  bool supports(const graph::Graph& g, const graph::Node& n) const override {
+    return cpu_.supports(g, n);
+  }
+  hal::BufferType& buffer_type() override { return cpu_.buffer_type(); }
+  std::unique_ptr<hal::Stream> create_stream() override { return cpu_.create_stream(); }
+
+ private:
+  cpu::CpuDevice cpu_;
+  DType kv_;
+};
+
+TEST(Config, AutoPrecisionPicksPerDevice) {
+  cpu::CpuDevice cpu(1);
+  auto c = choose_precision("auto", cpu);
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->kv, DType::F16);
+  EXPECT_NE(c->why.find("f16"), std::string::npos) << c->why;
+  PrefersDevice f32_device(DType::F32);
+  auto p = choose_precision("auto", f32_device);
+  ASSERT_TRUE(p.ok()) << p.status().to_string();
+  EXPECT_EQ(p->kv, DType::F32);
+  EXPECT_EQ(p->why, "test device");
+  auto f16 = choose_precision("f16", f32_device);
+  ASSERT_TRUE(f16.ok());
+  EXPECT_EQ(f16->kv, DType::F16);
+  // A preference the kernels cannot honour is a bug, reported rather than used.
+  PrefersDevice bf16_device(DType::BF16);
+  EXPECT_EQ(choose_precision("auto", bf16_device).status().code(), ErrorCode::Internal);
+
+  RuntimeConfig cfg;
+  cfg.backend = "cpu";
+  auto kv = kv_dtype_for(cfg);
+  ASSERT_TRUE(kv.ok()) << kv.status().to_string();
+  EXPECT_EQ(*kv, DType::F16);
 }
 
 }  // namespace

@@ -148,5 +148,32 @@ TEST(Session, OutOfVocabularyTokenIsRejected) {
   EXPECT_EQ(s->decode(bad).status().code(), ErrorCode::InvalidArgument);
 }
 
+// A Q8_0 cache stays close to the exact forward pass (8-bit K/V rows, f32 everywhere else).
+TEST(Session, Q8_0KvStaysCloseToTheNaiveForward) {
+  TinyLlama cfg;
+  cfg.n_embd = 128;  // head_dim 32: whole Q8_0 blocks per head
+  Built b = build(cfg);
+  auto s = session(*b.model, DType::Q8_0);
+  auto logits = s->decode(kPrompt, /*all_logits=*/true);
+  ASSERT_TRUE(logits.ok()) << logits.status().to_string();
+  const auto ref = testing::naive_llama_logits(b.cfg, b.weights, kPrompt);
+  for (size_t t = 0; t < kPrompt.size(); ++t) {
+    const double err =
+        rel_err(logits->subspan(t * testing::kTinyVocab, testing::kTinyVocab), ref[t]);
+    EXPECT_LT(err, 2e-2) << "position " << t;
+    EXPECT_GT(err, 0.0) << "position " << t << ": the cache is not quantized";
+  }
+}
+
+TEST(Session, Q8_0KvNeedsWholeBlocksPerHead) {
+  Built b = build({});  // head_dim 16
+  SessionOptions o;
+  o.kv_dtype = DType::Q8_0;
+  auto s = Session::create(*b.model, o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(s.status().message().find("multiple of 32"), std::string::npos) << s.status().message();
+}
+
 }  // namespace
 }  // namespace autoglm::runtime

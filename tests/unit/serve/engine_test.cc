@@ -330,5 +330,45 @@ TEST(Engine, DestroyingTheEngineFinishesOpenRequests) {
   EXPECT_EQ(drain(*waiting).last.finish, FinishReason::Cancelled);
 }
 
+// --kv-memory sizes the pool in bytes: whole blocks of the cache type's rows, so a Q8_0 cache
+// (68 bytes a row here against F16's 128) holds ~1.9x the tokens of an F16 one.
+TEST(Engine, KvMemoryHoldsTheTokensItsRowTypeFits) {
+  autoglm::testing::TinyLlama cfg;
+  cfg.n_embd = 128;  // head_dim 32: whole Q8_0 blocks per head
+  cfg.n_ctx = 512;
+  cfg.seed = 5;
+  const testing::Loaded l = testing::load_model(autoglm::testing::tiny_llama_file(cfg));
+  ASSERT_TRUE(l.model);
+  const int64_t row = cfg.n_head_kv * (cfg.n_embd / cfg.n_head);
+  std::map<DType, int64_t> tokens;
+  for (DType t : {DType::F16, DType::F32, DType::Q8_0}) {
+    EngineOptions o = small_opts();
+    o.kv_dtype = t;
+    o.kv_memory = size_t{1} << 20;
+    auto e = testing::make_engine(l, o);
+    ASSERT_TRUE(e);
+    const size_t per_token = 2 * static_cast<size_t>(cfg.n_layer) * dtype_row_bytes(t, row);
+    tokens[t] = e->stats().kv_blocks_total * o.block_size;
+    EXPECT_EQ(tokens[t], static_cast<int64_t>(o.kv_memory / per_token) / 16 * 16) << dtype_name(t);
+    // Greedy output stays sensible with a quantized cache: it completes and accounts.
+    const testing::Outcome out = drain(*submit_ok(*e, greedy({1, 2, 3}, 8)));
+    EXPECT_EQ(out.last.finish, FinishReason::Length) << dtype_name(t);
+  }
+  EXPECT_GT(static_cast<double>(tokens[DType::Q8_0]),
+            1.8 * static_cast<double>(tokens[DType::F16]));
+
+  EngineOptions small = small_opts();
+  small.kv_dtype = DType::Q8_0;
+  small.kv_memory = 4096;  // not one context of 512 tokens
+  auto too_small = Engine::create(*l.model, *l.tok, small);
+  ASSERT_FALSE(too_small.ok());
+  EXPECT_EQ(too_small.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(too_small.status().message().find("raise kv_memory"), std::string::npos)
+      << too_small.status().message();
+  small.kv_memory = size_t{1} << 20;
+  small.kv_tokens = 1024;
+  EXPECT_FALSE(Engine::create(*l.model, *l.tok, small).ok()) << "kv_tokens and kv_memory both set";
+}
+
 }  // namespace
 }  // namespace autoglm::serve

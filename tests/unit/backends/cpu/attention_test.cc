@@ -8,7 +8,10 @@
 #include <cstring>
 #include <vector>
 
+#include "backends/cpu/kernels/isa.h"
+#include "backends/cpu/kernels/softmax.h"
 #include "core/half.h"
+#include "core/quant.h"
 #include "kernel_test_util.h"
 
 namespace autoglm::cpu {
@@ -33,6 +36,11 @@ struct Cache {
 
   float at(int64_t row, int64_t i) const {
     const uint8_t* p = bytes.data() + row * row_bytes;
+    if (type == DType::Q8_0) {
+      float block[kQK8_0];
+      dequantize_row(type, p + (i / kQK8_0) * sizeof(BlockQ8_0), block, kQK8_0);
+      return block[i % kQK8_0];
+    }
     if (type == DType::F32) {
       float f;
       std::memcpy(&f, p + 4 * i, 4);
@@ -56,7 +64,7 @@ struct Paged {
 };
 
 TEST_P(AttentionTest, KvStoreWritesEachRowToItsSlot) {
-  for (DType t : {DType::F32, DType::F16}) {
+  for (DType t : {DType::F32, DType::F16, DType::Q8_0}) {
     Cache cache(t, 20, 3 * 64);
     const auto src = random_floats(5 * 192, 9);
     const std::vector<int32_t> slots = {7, 3, 12, 0, 19};
@@ -73,6 +81,13 @@ TEST_P(AttentionTest, KvStoreWritesEachRowToItsSlot) {
       }
       if (!stored) continue;
       const int64_t i_src = it - slots.begin();
+      if (t == DType::Q8_0) {
+        // Every ISA writes the bytes of the scalar run-time quantizer.
+        std::vector<uint8_t> want(dtype_row_bytes(t, 192));
+        quantize_row_activation(t, &src[i_src * 192], want.data(), 192);
+        ASSERT_EQ(std::memcmp(row, want.data(), want.size()), 0) << "row " << r;
+        continue;
+      }
       for (int64_t i = 0; i < 192; ++i) {
         const float v = src[i_src * 192 + i];
         ASSERT_EQ(cache.at(r, i), t == DType::F32 ? v : fp16_to_fp32(fp32_to_fp16(v)));
@@ -141,8 +156,9 @@ TEST_P(AttentionTest, CausalGqaMatchesDoubleReference) {
     int64_t n_head, n_head_kv, head_dim;
   };
   uint32_t seed = 1;
-  for (DType kv_type : {DType::F16, DType::F32}) {
+  for (DType kv_type : {DType::F16, DType::F32, DType::Q8_0}) {
     for (Heads hd : {Heads{9, 3, 64}, Heads{4, 1, 64}, Heads{2, 2, 40}, Heads{3, 1, 36}}) {
+      if (kv_type == DType::Q8_0 && hd.head_dim % kQK8_0 != 0) continue;  // whole blocks only
       for (int64_t n_tok : {1, 3, 7}) {
         for (int64_t n_past : {0, 5, 37}) {
           for (float q_scale : {1.0f, 12.0f}) {  // 12: peaked softmax, tests max subtraction
@@ -235,6 +251,183 @@ TEST_P(AttentionTest, CausalGqaMatchesDoubleReference) {
             }
           }
         }
+      }
+    }
+  }
+}
+
+// A Q8_0 cache gives bit for bit what an F32 cache holding its dequantized rows gives: the
+// kernels dequantize exactly (8-bit value times F16 scale) and share the F32 path's arithmetic.
+TEST_P(AttentionTest, Q8_0MatchesF32OverDequantizedRowsExactly) {
+  const int64_t n_head = 9, n_head_kv = 3, hd = 64, bs = 8, kv_elems = n_head_kv * hd;
+  const int64_t n_past = 29, n_tok = 5, n_kv = n_past + n_tok, n_blocks = (n_kv + bs - 1) / bs;
+  Paged pg{bs, {}};
+  for (int64_t i = 0; i < n_blocks; ++i) pg.table.push_back(static_cast<int32_t>(n_blocks - i));
+  std::vector<int32_t> slots, positions, tok_seq(static_cast<size_t>(n_tok), 0);
+  for (int64_t j = 0; j < n_kv; ++j) slots.push_back(pg.slot(j));
+  for (int64_t t = 0; t < n_tok; ++t) positions.push_back(static_cast<int32_t>(n_past + t));
+  const int64_t n_slots = (n_blocks + 1) * bs;
+  Cache k8(DType::Q8_0, n_slots, kv_elems), v8(DType::Q8_0, n_slots, kv_elems);
+  Cache k32(DType::F32, n_slots, kv_elems), v32(DType::F32, n_slots, kv_elems);
+  const auto k_src = random_floats(n_kv * kv_elems, 21, 3.0f);
+  const auto v_src = random_floats(n_kv * kv_elems, 22);
+  run([&](int ith, int nth) {
+    kv_store(k_src.data(), slots.data(), n_kv, kv_elems, DType::Q8_0, k8.bytes.data(), k8.row_bytes,
+             ith, nth);
+    kv_store(v_src.data(), slots.data(), n_kv, kv_elems, DType::Q8_0, v8.bytes.data(), v8.row_bytes,
+             ith, nth);
+  });
+  for (int32_t s : slots) {
+    dequantize_row(DType::Q8_0, k8.bytes.data() + s * k8.row_bytes,
+                   reinterpret_cast<float*>(k32.bytes.data() + s * k32.row_bytes), kv_elems);
+    dequantize_row(DType::Q8_0, v8.bytes.data() + s * v8.row_bytes,
+                   reinterpret_cast<float*>(v32.bytes.data() + s * v32.row_bytes), kv_elems);
+  }
+  const auto q = random_floats(n_tok * n_head * hd, 23, 2.0f);
+  auto call = [&](const Cache& k, const Cache& v) {
+    AttentionParams p{};
+    p.n_tok = n_tok;
+    p.n_head = n_head;
+    p.n_head_kv = n_head_kv;
+    p.head_dim = hd;
+    p.scale = 0.125f;
+    p.kv_type = k.type;
+    p.k_row_bytes = k.row_bytes;
+    p.v_row_bytes = v.row_bytes;
+    p.positions = positions.data();
+    p.tok_seq = tok_seq.data();
+    p.block_tables = pg.table.data();
+    p.table_width = n_blocks;
+    p.block_size = bs;
+    std::vector<float> out(q.size(), -7.0f);
+    run([&](int ith, int nth) {
+      attention(q.data(), k.bytes.data(), v.bytes.data(), out.data(), p, ith, nth);
+    });
+    return out;
+  };
+  const auto got = call(k8, v8), want = call(k32, v32);
+  for (size_t i = 0; i < want.size(); ++i) ASSERT_EQ(got[i], want[i]) << i;
+}
+
+float round_f16(float x) {
+  return fp16_to_fp32(fp32_to_fp16(x));
+}
+
+// Sum of 16 lanes in the tree order of a 512-bit horizontal add: halves, quarters, pairs.
+float tree16(const float* lane) {
+  float s4[4];
+  for (int i = 0; i < 4; ++i) s4[i] = (lane[i] + lane[i + 8]) + (lane[i + 4] + lane[i + 12]);
+  return (s4[0] + s4[2]) + (s4[1] + s4[3]);
+}
+
+// The F16 cache's arithmetic, one operation at a time, as llama.cpp's x86 F16 attention does
+// it: q and the probabilities rounded to F16; q·k lane i sums elements i, i+16, ... and p·V
+// lane l sums positions l, l+16, ..., each in increasing order with fused multiply-adds, and
+// the 16 lanes are reduced by tree16. out: [n_tok, n_head, head_dim].
+std::vector<float> lanes16_reference(const float* q, const Cache& k, const Cache& v,
+                                     const AttentionParams& p) {
+  const int64_t hd = p.head_dim, group = p.n_head / p.n_head_kv;
+  std::vector<float> out(static_cast<size_t>(p.n_tok * p.n_head * hd));
+  for (int64_t t = 0; t < p.n_tok; ++t) {
+    const int64_t n_kv = p.positions[t] + 1;
+    const int32_t* table = p.block_tables + p.tok_seq[t] * p.table_width;
+    std::vector<int64_t> rows;  // [n_kv]: cache row of each visible position
+    for (int64_t pos = 0; pos < n_kv; ++pos)
+      rows.push_back(table[pos / p.block_size] * p.block_size + pos % p.block_size);
+    for (int64_t h = 0; h < p.n_head; ++h) {
+      const float* qh = q + (t * p.n_head + h) * hd;  // [head_dim]
+      const int64_t off = (h / group) * hd;
+      std::vector<float> s(static_cast<size_t>(n_kv));  // [n_kv]
+      for (int64_t r = 0; r < n_kv; ++r) {
+        float lane[16] = {};
+        for (int64_t d = 0; d < hd; ++d)
+          lane[d % 16] = std::fma(round_f16(qh[d]), k.at(rows[r], off + d), lane[d % 16]);
+        s[r] = tree16(lane);
+      }
+      softmax_row(s.data(), s.data(), n_kv, p.scale);
+      for (float& x : s) x = round_f16(x);
+      for (int64_t d = 0; d < hd; ++d) {
+        float lane[16] = {};
+        for (int64_t r = 0; r < n_kv; ++r)
+          lane[r % 16] = std::fma(s[r], v.at(rows[r], off + d), lane[r % 16]);
+        out[(t * p.n_head + h) * hd + d] = tree16(lane);
+      }
+    }
+  }
+  return out;
+}
+
+// With an F16 cache and head_dim % 16 == 0 the x86 kernels give exactly lanes16_reference:
+// however they group heads, positions and tokens, every output element sees the same f32
+// operations in the same order. Sequences: a decodes, b runs a prefill chunk, c prefills from
+// empty; their blocks are interleaved in the cache.
+TEST_P(AttentionTest, F16Lanes16MatchesReferenceOrderBitForBit) {
+#if defined(__x86_64__)
+  if (!has_avx2(active_isa())) GTEST_SKIP() << "the 16-lane order is the AVX2 kernels'";
+#else
+  GTEST_SKIP() << "the 16-lane order is the x86 kernels'";
+#endif
+  struct Heads {
+    int64_t n_head, n_head_kv, head_dim;
+  };
+  uint32_t seed = 100;
+  for (Heads hd : {Heads{9, 3, 64}, Heads{4, 1, 64}, Heads{2, 2, 32}, Heads{10, 2, 48},
+                   Heads{7, 1, 16}, Heads{16, 2, 128}, Heads{8, 8, 80}}) {
+    for (int64_t len_a : {1, 16, 37}) {
+      SCOPED_TRACE(::testing::Message() << "heads=" << hd.n_head << "/" << hd.n_head_kv
+                                        << " dim=" << hd.head_dim << " len_a=" << len_a);
+      const int64_t bs = 8, width = 8, kv_elems = hd.n_head_kv * hd.head_dim;
+      // Physical blocks: a uses 0, 3, 6, ...; b 1, 4, ...; c 2, 5, ...
+      std::vector<int32_t> tables(3 * width);
+      for (int32_t s = 0; s < 3; ++s)
+        for (int32_t i = 0; i < width; ++i) tables[s * width + i] = 3 * (width - 1 - i) + s;
+      const int64_t len[3] = {len_a, len_a + 21, 19};  // positions stored per sequence
+      std::vector<int32_t> slots;
+      for (int32_t s = 0; s < 3; ++s)
+        for (int64_t pos = 0; pos < len[s]; ++pos)
+          slots.push_back(tables[s * width + pos / bs] * bs + static_cast<int32_t>(pos % bs));
+      Cache k(DType::F16, 3 * width * bs, kv_elems), v(DType::F16, 3 * width * bs, kv_elems);
+      const auto k_src = random_floats(slots.size() * kv_elems, seed++);
+      const auto v_src = random_floats(slots.size() * kv_elems, seed++);
+      run([&](int ith, int nth) {
+        kv_store(k_src.data(), slots.data(), static_cast<int64_t>(slots.size()), kv_elems,
+                 DType::F16, k.bytes.data(), k.row_bytes, ith, nth);
+        kv_store(v_src.data(), slots.data(), static_cast<int64_t>(slots.size()), kv_elems,
+                 DType::F16, v.bytes.data(), v.row_bytes, ith, nth);
+      });
+      // a: its last position; b: its last 5; c: all 19.
+      std::vector<int32_t> positions, tok_seq;
+      for (int32_t s = 0; s < 3; ++s) {
+        const int64_t first = s == 0 ? len[s] - 1 : s == 1 ? len[s] - 5 : 0;
+        for (int64_t pos = first; pos < len[s]; ++pos) {
+          positions.push_back(static_cast<int32_t>(pos));
+          tok_seq.push_back(s);
+        }
+      }
+      const auto n_tok = static_cast<int64_t>(positions.size());
+      const auto q = random_floats(n_tok * hd.n_head * hd.head_dim, seed++, 4.0f);
+      AttentionParams p{};
+      p.n_tok = n_tok;
+      p.n_head = hd.n_head;
+      p.n_head_kv = hd.n_head_kv;
+      p.head_dim = hd.head_dim;
+      p.scale = 1.0f / std::sqrt(static_cast<float>(hd.head_dim));
+      p.kv_type = DType::F16;
+      p.k_row_bytes = k.row_bytes;
+      p.v_row_bytes = v.row_bytes;
+      p.positions = positions.data();
+      p.tok_seq = tok_seq.data();
+      p.block_tables = tables.data();
+      p.table_width = width;
+      p.block_size = bs;
+      std::vector<float> out(q.size(), -7.0f);
+      run([&](int ith, int nth) {
+        attention(q.data(), k.bytes.data(), v.bytes.data(), out.data(), p, ith, nth);
+      });
+      const auto want = lanes16_reference(q.data(), k, v, p);
+      for (size_t i = 0; i < want.size(); ++i) {
+        ASSERT_EQ(std::bit_cast<uint32_t>(out[i]), std::bit_cast<uint32_t>(want[i]))
+            << "element " << i << ": " << out[i] << " vs " << want[i];
       }
     }
   }

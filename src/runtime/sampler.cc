@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <unordered_set>
+#include <vector>
 
 namespace autoglm::runtime {
 
@@ -22,25 +22,47 @@ int32_t argmax(std::span<const float> logits) {
 
 Sampler::Sampler(const SamplingParams& p) : p_(p), rng_(p.seed) {}
 
+namespace {
+
+// The distinct ids of the last repeat_last_n tokens, ascending; empty when no penalty applies.
+std::vector<int32_t> penalized_ids(const SamplingParams& p, std::span<const int32_t> history,
+                                   size_t n_vocab) {
+  if (p.repeat_penalty == 1.0f || p.repeat_last_n <= 0) return {};
+  const size_t n = std::min(history.size(), static_cast<size_t>(p.repeat_last_n));
+  std::vector<int32_t> ids;
+  for (int32_t id : history.subspan(history.size() - n)) {
+    if (id >= 0 && static_cast<size_t>(id) < n_vocab) ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+float penalize(float l, float penalty) {
+  return l > 0 ? l / penalty : l * penalty;  // as llama.cpp / CTRL
+}
+
+}  // namespace
+
 int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
+  const std::vector<int32_t> pen = penalized_ids(p_, history, logits.size());
+  if (p_.temperature <= 0.0f) {
+    // Greedy: one pass over the logits, no candidate list (this runs per sequence per step on
+    // the engine thread). The first maximum wins, as std::max_element's.
+    int32_t best = 0;
+    float best_l = -INFINITY;
+    size_t j = 0;
+    for (size_t i = 0; i < logits.size(); ++i) {
+      float l = logits[i];
+      if (j < pen.size() && static_cast<size_t>(pen[j]) == i)
+        l = penalize(l, p_.repeat_penalty), ++j;
+      if (l > best_l || i == 0) best_l = l, best = static_cast<int32_t>(i);
+    }
+    return best;
+  }
   cand_.resize(logits.size());
   for (size_t i = 0; i < logits.size(); ++i) cand_[i] = {static_cast<int32_t>(i), logits[i], 0.0f};
-
-  if (p_.repeat_penalty != 1.0f && p_.repeat_last_n > 0) {
-    const size_t n = std::min(history.size(), static_cast<size_t>(p_.repeat_last_n));
-    std::unordered_set<int32_t> seen(history.end() - static_cast<ptrdiff_t>(n), history.end());
-    for (int32_t id : seen) {
-      if (id < 0 || static_cast<size_t>(id) >= cand_.size()) continue;
-      float& l = cand_[id].logit;
-      l = l > 0 ? l / p_.repeat_penalty : l * p_.repeat_penalty;  // as llama.cpp / CTRL
-    }
-  }
-  if (p_.temperature <= 0.0f) {
-    return std::max_element(
-               cand_.begin(), cand_.end(),
-               [](const Candidate& a, const Candidate& b) { return a.logit < b.logit; })
-        ->id;
-  }
+  for (int32_t id : pen) cand_[id].logit = penalize(cand_[id].logit, p_.repeat_penalty);
   auto by_logit = [](const Candidate& a, const Candidate& b) {
     return a.logit != b.logit ? a.logit > b.logit : a.id < b.id;
   };

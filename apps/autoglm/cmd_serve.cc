@@ -33,6 +33,7 @@ struct ServeArgs {
   int64_t max_tokens_limit = 4096;
   int64_t default_max_tokens = 256;
   double queue_timeout_s = 0;
+  double request_timeout_s = 0;
   size_t max_queue = 64;
   int64_t max_batch = 32;
   int threads = 0;
@@ -120,6 +121,8 @@ int serve_main(const ServeArgs& a) {
   config.limits.default_max_tokens = std::min(a.default_max_tokens, a.max_tokens_limit);
   config.limits.queue_timeout =
       std::chrono::milliseconds(static_cast<int64_t>(a.queue_timeout_s * 1000));
+  config.limits.request_timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(a.request_timeout_s * 1000));
   config.http_threads = a.http_threads;
 
   serve::EngineOptions engine;
@@ -270,6 +273,11 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--queue-timeout", a->queue_timeout_s,
                   "Seconds a request may wait for a batch slot before 504; 0 = no limit")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--request-timeout", a->request_timeout_s,
+                  "Seconds a request may take from arrival to its last token; past it 504 (or a "
+                  "streamed error). Requests may ask for less with timeout_ms; 0 = no limit")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--max-queue", a->max_queue,

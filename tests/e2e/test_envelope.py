@@ -72,6 +72,17 @@ def test_413_body_too_large(server):
     assert r.status_code == 413 and "--max-body-bytes" in j["message"]
 
 
+def test_504_when_a_request_runs_past_its_timeout(server):
+    story = [{"role": "user", "content": "Write a long story about a dragon."}]
+    r, j = infer(server, {"model_name": server.model,
+                          "data": {"messages": story, "max_tokens": 1000, "temperature": 0,
+                                   "timeout_ms": 300}})
+    assert r.status_code == 504 and "total timeout of 300 ms" in j["message"], j
+    # The server keeps serving.
+    r, j = infer(server, {"model_name": server.model, "data": {"prompt": "x", "max_tokens": 2}})
+    assert r.status_code == 200, j
+
+
 def test_429_and_504_from_a_full_server(spawn_server):
     srv = spawn_server("--max-batch", "1", "--max-queue", "1", "--queue-timeout", "0.5",
                        "--drain-timeout", "0")

@@ -6,6 +6,18 @@ namespace autoglm::serve::http {
 
 using nlohmann::json;
 
+namespace {
+
+// The server's limit unless the request asks for less (0 on either side: no limit there).
+std::chrono::milliseconds tighter(std::chrono::milliseconds server, int64_t request_ms) {
+  if (request_ms > 0 && (server.count() == 0 || request_ms < server.count())) {
+    return std::chrono::milliseconds(request_ms);
+  }
+  return server;
+}
+
+}  // namespace
+
 void read_generation_params(Fields& f, GenerationInput& in) {
   int64_t max_tokens = 0;
   const char* max_key = f.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
@@ -25,6 +37,7 @@ void read_generation_params(Fields& f, GenerationInput& in) {
   }
   f.get_string_list("stop", in.stop, 16);
   f.get("queue_timeout_ms", in.queue_timeout_ms, 0, int64_t{1} << 40);
+  f.get("timeout_ms", in.timeout_ms, 0, int64_t{1} << 40);
 }
 
 void read_messages(Fields& f, const json& obj, const char* key,
@@ -103,11 +116,8 @@ Result<Request> make_engine_request(const ServedModel& m, const GenerationInput&
   AUTOGLM_RETURN_IF_ERROR(r.sampling.validate());
   r.stop = in.stop;
   r.top_logprobs = in.top_logprobs;
-  int64_t queue_ms = limits.queue_timeout.count();
-  if (in.queue_timeout_ms > 0 && (queue_ms == 0 || in.queue_timeout_ms < queue_ms)) {
-    queue_ms = in.queue_timeout_ms;
-  }
-  r.queue_timeout = std::chrono::milliseconds(queue_ms);
+  r.queue_timeout = tighter(limits.queue_timeout, in.queue_timeout_ms);
+  r.total_timeout = tighter(limits.request_timeout, in.timeout_ms);
   return r;
 }
 

@@ -18,10 +18,11 @@
 namespace autoglm::serve::http {
 
 struct Limits {
-  int64_t max_prompt_tokens = 0;               // 0: the context length is the only bound
-  int64_t max_tokens_limit = 4096;             // largest max_tokens a request may ask for
-  int64_t default_max_tokens = 256;            // when a request names none
-  std::chrono::milliseconds queue_timeout{0};  // server-wide; a request may ask for less
+  int64_t max_prompt_tokens = 0;                 // 0: the context length is the only bound
+  int64_t max_tokens_limit = 4096;               // largest max_tokens a request may ask for
+  int64_t default_max_tokens = 256;              // when a request names none
+  std::chrono::milliseconds queue_timeout{0};    // server-wide; a request may ask for less
+  std::chrono::milliseconds request_timeout{0};  // submit to last token, likewise
 };
 
 struct GenerationInput {
@@ -35,11 +36,12 @@ struct GenerationInput {
   std::vector<std::string> stop;
   int32_t top_logprobs = -1;  // -1: none
   int64_t queue_timeout_ms = 0;
+  int64_t timeout_ms = 0;  // the whole request
 };
 
 // Reads the sampling and length fields every protocol shares: max_tokens
 // (or max_completion_tokens), temperature, top_p, top_k, min_p, repeat_penalty, seed, stop,
-// queue_timeout_ms.
+// queue_timeout_ms, timeout_ms.
 void read_generation_params(Fields& f, GenerationInput& in);
 
 // Reads a chat message list ([{"role","content"}], content a string or text parts).

@@ -19,6 +19,16 @@ int64_t min_i64(int64_t a, int64_t b) {
   return a < b ? a : b;
 }
 
+// 4 x 64 packed bytes → 8 registers: chunk i's low nibbles are group i, its high ones group i + 4.
+void unpack_nibbles(const uint8_t* qs, __m512i q[8]) {
+  const __m512i mask = _mm512_set1_epi8(0x0f);
+  for (int i = 0; i < 4; ++i) {
+    const __m512i v = _mm512_loadu_si512(qs + 64 * i);
+    q[i] = _mm512_and_si512(v, mask);
+    q[i + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);
+  }
+}
+
 // Per weight type: how a packed block turns into 8 registers of 16 rows x 4 bytes (unsigned),
 // where its scales sit, and what the activation side folds in.
 struct Q4_0Kernel {
@@ -26,15 +36,7 @@ struct Q4_0Kernel {
   static constexpr bool kHasMin = false;
   static constexpr int kOffset = 8;  // stored nibble n means n - 8
   static constexpr size_t kBlockBytes = 2 * kRows + 4 * 64;
-  static void load(const uint8_t* blk, __m512i q[8]) {
-    const __m512i mask = _mm512_set1_epi8(0x0f);
-    const uint8_t* qs = blk + 2 * kRows;
-    for (int i = 0; i < 4; ++i) {
-      const __m512i v = _mm512_loadu_si512(qs + 64 * i);
-      q[i] = _mm512_and_si512(v, mask);
-      q[i + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);
-    }
-  }
+  static void load(const uint8_t* blk, __m512i q[8]) { unpack_nibbles(blk + 2 * kRows, q); }
 };
 
 struct Q4_1Kernel {
@@ -42,15 +44,7 @@ struct Q4_1Kernel {
   static constexpr bool kHasMin = true;
   static constexpr int kOffset = 0;
   static constexpr size_t kBlockBytes = 4 * kRows + 4 * 64;
-  static void load(const uint8_t* blk, __m512i q[8]) {
-    const __m512i mask = _mm512_set1_epi8(0x0f);
-    const uint8_t* qs = blk + 4 * kRows;
-    for (int i = 0; i < 4; ++i) {
-      const __m512i v = _mm512_loadu_si512(qs + 64 * i);
-      q[i] = _mm512_and_si512(v, mask);
-      q[i + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);
-    }
-  }
+  static void load(const uint8_t* blk, __m512i q[8]) { unpack_nibbles(blk + 4 * kRows, q); }
 };
 
 struct Q8_0Kernel {

@@ -155,16 +155,18 @@ Status print_placement(runtime::BatchRunner& r, bool nodes, std::FILE* out) {
 
 Status print_precision(const runtime::RuntimeConfig& c, runtime::BatchRunner& r, std::FILE* out) {
   const std::string kv(dtype_name(r.options().kv_dtype));
-  const std::string source =
-      c.kv_dtype != "auto" ? "set by kv_dtype"
-                           : "the choice of " + r.device().props().name + ", which holds the cache";
+  std::string source = "set by kv_dtype";
+  if (c.kv_dtype == "auto") {
+    AUTOGLM_ASSIGN_OR_RETURN(const auto holder, runtime::kv_cache_device(c));
+    source = "the choice of " + holder->props().name + ", which holds the cache";
+  }
   std::fprintf(out, "precision %s: KV cache %s (%s), activations f32\n", c.precision.c_str(),
                kv.c_str(), source.c_str());
   for (const auto& dev : r.devices()) {
-    AUTOGLM_ASSIGN_OR_RETURN(const runtime::PrecisionChoice p,
-                             runtime::choose_precision(c.precision, *dev));
-    std::fprintf(out, "  %-10s %-5s %s\n", dev->props().name.c_str(),
-                 std::string(dtype_name(p.kv)).c_str(), p.why.c_str());
+    const auto p = runtime::choose_precision(c.precision, *dev);
+    const std::string type = p.ok() ? std::string(dtype_name(p->kv)) : "-";
+    const std::string why = p.ok() ? p->why : p.status().message();
+    std::fprintf(out, "  %-10s %-5s %s\n", dev->props().name.c_str(), type.c_str(), why.c_str());
   }
   return {};
 }

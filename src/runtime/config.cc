@@ -150,6 +150,10 @@ Result<PrecisionChoice> choose_precision(std::string_view precision, const hal::
   const auto has = [&](DType t) {
     return std::find(stored.begin(), stored.end(), t) != stored.end();
   };
+  if (stored.empty()) {
+    return error(ErrorCode::Unsupported,
+                 "no KV cache here: attention does not run on '" + p.name + "'");
+  }
   if (precision == "auto") {
     if (!has(p.preferred_kv)) {
       return error(ErrorCode::Internal, "device '" + p.name + "' prefers a " +
@@ -165,12 +169,25 @@ Result<PrecisionChoice> choose_precision(std::string_view precision, const hal::
 }
 
 Result<std::unique_ptr<hal::Device>> kv_cache_device(const RuntimeConfig& c) {
-  register_builtin_backends();
-  AUTOGLM_ASSIGN_OR_RETURN(const std::vector<std::string> names, resolve_backends(c.backend));
+  register_builtin_backends(c.backend != "cpu");
+  AUTOGLM_ASSIGN_OR_RETURN(std::vector<std::string> names, resolve_backends(c.backend));
+  // KV nodes go where their attention runs: the first listed device that stores and attends over
+  // a cache, else the fallback device.
+  if (c.fallback_policy == sched::FallbackPolicy::Cpu &&
+      std::find(names.begin(), names.end(), "cpu") == names.end()) {
+    names.push_back("cpu");
+  }
   hal::DeviceOptions o;
   o.threads = 1;  // only asked, never run
   o.alignment = c.memory_alignment;
-  return hal::Registry::global().create(names.front(), o);
+  for (const std::string& name : names) {
+    AUTOGLM_ASSIGN_OR_RETURN(auto dev, hal::Registry::global().create(name, o));
+    if (!hal::kv_cache_types(*dev).empty()) return dev;
+  }
+  return error(ErrorCode::Unsupported,
+               "no device of backend '" + c.backend +
+                   "' can hold a KV cache (its attention is not supported): add cpu to the list "
+                   "or use fallback_policy cpu");
 }
 
 }  // namespace autoglm::runtime

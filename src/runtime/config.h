@@ -47,8 +47,9 @@ struct PrecisionChoice {
 // store and read the type: bf16 and int8 on every device of this build.
 Result<PrecisionChoice> choose_precision(std::string_view precision, const hal::Device& d);
 
-// The device that holds the KV cache, the first of c.backend, created on its own to be asked
-// (an OpenCL driver's kernel cache makes the second creation cheap).
+// The device that holds the KV cache: the first of c.backend (then the fallback CPU) that stores
+// and attends over one, created on its own to be asked (an OpenCL driver's kernel cache makes the
+// second creation cheap).
 Result<std::unique_ptr<hal::Device>> kv_cache_device(const RuntimeConfig& c);
 
 // The KV-cache type: kv_dtype when it is not auto; else precision f16 or f32 as named, auto as

@@ -106,7 +106,7 @@ TEST(Cli, InspectShowsTensorsAndGraph) {
 }
 
 // precision auto picks per device from its capabilities; the session's KV cache takes the choice
-// of the device holding it. PoCL lacks cl_khr_fp16 (f32), a GPU driver may have it (f16).
+// of the device holding it: the first that runs attention (the CPU when OpenCL's is taken away).
 TEST(Cli, InspectShowsThePrecisionChosenPerDevice) {
   auto o = run_cli("inspect " + tiny() + " --placement --backend opencl,cpu", "", "", false);
   ASSERT_EQ(o.exit_code, 0) << o.output;
@@ -119,6 +119,15 @@ TEST(Cli, InspectShowsThePrecisionChosenPerDevice) {
   const size_t cl = o.output.find("\n  opencl     f");
   ASSERT_NE(cl, std::string::npos) << o.output;
   EXPECT_NE(o.output.find("cl_khr_fp16", cl), std::string::npos) << o.output;
+
+  auto moved = run_cli("inspect " + tiny() + " --placement --backend opencl",
+                       "AUTOGLM_OPENCL_DISABLE_OPS=Attention", "", false);
+  ASSERT_EQ(moved.exit_code, 0) << moved.output;
+  EXPECT_NE(moved.output.find("(the choice of cpu, which holds the cache)"), std::string::npos)
+      << moved.output;
+  EXPECT_NE(moved.output.find("no KV cache here: attention does not run on 'opencl'"),
+            std::string::npos)
+      << moved.output;
 
   auto bf16 = run_cli("inspect " + tiny() + " --placement --precision bf16");
   EXPECT_NE(bf16.exit_code, 0);

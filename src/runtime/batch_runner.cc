@@ -68,6 +68,11 @@ bool runs_fused_ops(const hal::Device& d) {
   return b.status().ok() && d.supports(g, g.node(norm.id)) && d.supports(g, g.node(glu.id));
 }
 
+// One token's K (or V) row of one layer in the cache.
+size_t kv_row_bytes(const model::HParams& hp, DType kv_dtype) {
+  return dtype_row_bytes(kv_dtype, hp.n_head_kv * hp.head_dim);
+}
+
 std::span<const uint8_t> bytes_of(const std::vector<int32_t>& v) {
   return {reinterpret_cast<const uint8_t*>(v.data()), v.size() * sizeof(int32_t)};
 }
@@ -137,8 +142,8 @@ Result<std::unique_ptr<BatchRunner>> BatchRunner::create(const model::Model& mod
   }
 
   const model::HParams& hp = model.hparams();
-  const size_t layer_bytes = dtype_row_bytes(opts.kv_dtype, hp.n_head_kv * hp.head_dim) *
-                             static_cast<size_t>(opts.n_blocks * opts.block_size);
+  const size_t layer_bytes =
+      kv_row_bytes(hp, opts.kv_dtype) * static_cast<size_t>(opts.n_blocks * opts.block_size);
   std::vector<sched::StateBinding> state;
   for (int64_t i = 0; i < 2 * hp.n_layer; ++i) {
     AUTOGLM_ASSIGN_OR_RETURN(auto buf, r->device().buffer_type().allocate(layer_bytes));
@@ -161,8 +166,7 @@ Result<std::unique_ptr<BatchRunner>> BatchRunner::create(const model::Model& mod
 }
 
 size_t BatchRunner::kv_bytes_per_token(const model::HParams& hp, DType kv_dtype) {
-  return 2 * static_cast<size_t>(hp.n_layer) *
-         dtype_row_bytes(kv_dtype, hp.n_head_kv * hp.head_dim);
+  return 2 * static_cast<size_t>(hp.n_layer) * kv_row_bytes(hp, kv_dtype);
 }
 
 Result<size_t> BatchRunner::crossing_bytes(int64_t n_tokens, int64_t n_seqs) {

@@ -12,8 +12,9 @@
 #include "backends/cpu/cpu_device.h"
 #include "core/quant.h"
 #include "graph/builder.h"
-#include "hal/plugin_loader.h"
 #include "op_runner.h"
+
+#include "test_registry.h"
 
 namespace autoglm::testing {
 namespace {
@@ -23,19 +24,9 @@ using graph::Dim;
 using graph::Shape;
 using graph::Value;
 
-hal::Registry& registry() {
-  static hal::Registry* r = [] {
-    auto* reg = new hal::Registry();
-    cpu::register_cpu_backend(*reg);
-    hal::load_default_plugins(*reg);
-    return reg;
-  }();
-  return *r;
-}
-
 std::vector<std::string> device_names() {
   std::vector<std::string> out;
-  for (const auto& b : registry().backends()) out.push_back(b.name);
+  for (const auto& b : all_backends().backends()) out.push_back(b.name);
   return out;
 }
 
@@ -103,7 +94,7 @@ struct Case {
 class BackendOps : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    auto dev = registry().create(GetParam(), {2});
+    auto dev = all_backends().create(GetParam(), {2});
     if (!dev.ok()) GTEST_SKIP() << GetParam() << " unavailable: " << dev.status().to_string();
     dev_ = std::move(*dev);
     cpu_ = std::make_unique<cpu::CpuDevice>(1);

@@ -7,13 +7,13 @@
 #include <cstring>
 #include <span>
 
-#include "backends/cpu/cpu_device.h"
 #include "core/thread_pool.h"
 #include "graph/builder.h"
 #include "graph/custom_op.h"
 #include "hal/custom_kernels.h"
-#include "hal/plugin_loader.h"
 #include "sched/executor.h"
+
+#include "test_registry.h"
 
 namespace autoglm {
 namespace {
@@ -66,16 +66,6 @@ REGISTER_OPERATOR_CPU("cpu_only_square", [](const hal::NodeExec& ne, int ith, in
   for (int64_t i = i0; i < i1; ++i) f32(ne.out)[i] = f32(ne.in[0])[i] * f32(ne.in[0])[i];
 });
 
-hal::Registry& registry() {
-  static hal::Registry* r = [] {
-    auto* reg = new hal::Registry();
-    cpu::register_cpu_backend(*reg);
-    hal::load_default_plugins(*reg);
-    return reg;
-  }();
-  return *r;
-}
-
 constexpr int64_t kRow = 67, kRows = 3;  // odd sizes: no kernel may assume a multiple of 4
 
 // x, y: [3, 67] inputs; custom = op(x[, y]); out = custom + x.
@@ -125,10 +115,10 @@ std::vector<float> run(sched::Executor& ex, const Net& net, const std::vector<fl
 class CustomOp : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto cpu = registry().create("cpu", {2});
+    auto cpu = testing::all_backends().create("cpu", {2});
     ASSERT_TRUE(cpu.ok()) << cpu.status().to_string();
     cpu_ = std::move(*cpu);
-    auto cl = registry().create("opencl", {});
+    auto cl = testing::all_backends().create("opencl", {});
     if (cl.ok()) opencl_ = std::move(*cl);
   }
   std::unique_ptr<hal::Device> cpu_, opencl_;
@@ -161,7 +151,7 @@ TEST_F(CustomOp, RegistrationRefusesDuplicatesAndBuiltinNames) {
       "cpu", "scaled_add", hal::HostKernel{[](const hal::NodeExec&, int, int) {}});
   EXPECT_NE(twice.message().find("already has a cpu kernel"), std::string::npos);
   // Registries made in the host hand plugins the process's table.
-  EXPECT_EQ(&registry().custom_kernels(), &hal::CustomKernels::global());
+  EXPECT_EQ(&testing::all_backends().custom_kernels(), &hal::CustomKernels::global());
 }
 
 TEST_F(CustomOp, RunsOnCpu) {

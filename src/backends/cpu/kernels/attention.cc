@@ -28,6 +28,9 @@ struct HeadJob {
   size_t k_row_bytes, v_row_bytes;
   int64_t n_kv, head_dim;
   float scale;
+  // The token is its sequence's only one in this call: llama.cpp then takes its one-row
+  // (vec_dot) order instead of the batched (tinyBLAS) one, and so do the 16-lane kernels.
+  bool single;
   float* scores;  // [n_q, n_kv] scratch
   float* out;     // [n_q, head_dim]
 };
@@ -239,14 +242,17 @@ AUTOGLM_AVX2 inline void qk_rows8(const HeadJob& j, const float* q16, int64_t r0
 
 // lanes[g][l][d0, d0 + 8C): lane l's partial p·V sum (positions l, l+16, ... in increasing
 // order) of head g, held in registers while the lane's rows stream past once for the NQ heads.
+// With first = 16 * i and stride 64 instead: the positions first + l + 64 m of one of the four
+// accumulators of llama.cpp's one-row F16 dot product.
 template <int NQ, int C>
-AUTOGLM_AVX2 inline void pv_slice(const HeadJob& j, int64_t d0, float* lanes) {
+AUTOGLM_AVX2 inline void pv_slice(const HeadJob& j, int64_t d0, float* lanes, int64_t first = 0,
+                                  int64_t stride = 16) {
   const int64_t hd = j.head_dim;
   for (int64_t l = 0; l < 16; ++l) {
     __m256 acc[NQ][C];
     for (int g = 0; g < NQ; ++g)
       for (int c = 0; c < C; ++c) acc[g][c] = _mm256_setzero_ps();
-    for (int64_t r = l; r < j.n_kv; r += 16) {
+    for (int64_t r = first + l; r < j.n_kv; r += stride) {
       const auto* vr = reinterpret_cast<const uint16_t*>(j.v + j.rows[r] * j.v_row_bytes) + d0;
       __m256 p[NQ];
       for (int g = 0; g < NQ; ++g) p[g] = _mm256_broadcast_ss(j.scores + g * j.n_kv + r);
@@ -265,15 +271,16 @@ AUTOGLM_AVX2 inline void pv_slice(const HeadJob& j, int64_t d0, float* lanes) {
 AUTOGLM_AVX2 void probs_f16(const HeadJob& j) {
   for (int g = 0; g < j.n_q; ++g) {
     float* s = j.scores + g * j.n_kv;  // [n_kv]
-    softmax_row(s, s, j.n_kv, j.scale);
+    softmax_row_ggml(s, s, j.n_kv, j.scale);
     round_to_f16_avx2(s, s, j.n_kv);
   }
 }
 
-// Scratch for the 16 lane partial sums of p·V: [n_q, 16, head_dim].
+// Scratch for the 16 lane partial sums of p·V: [n_q, 16, head_dim], four of them for a single
+// token (one per accumulator of the one-row order).
 float* lane_scratch(const HeadJob& j) {
   thread_local std::vector<float> buf;
-  const auto n = static_cast<size_t>(j.n_q * 16 * j.head_dim);
+  const auto n = static_cast<size_t>((j.single ? 4 : 1) * j.n_q * 16 * j.head_dim);
   if (buf.size() < n) buf.resize(n);
   return buf.data();
 }
@@ -298,20 +305,90 @@ AUTOGLM_AVX2 void reduce_lanes(const HeadJob& j, const float* lanes) {
   }
 }
 
+// ---- A single token: llama.cpp's one-row F16 dot product (ggml_vec_dot_f16) ----
+// Four 16-lane accumulators take elements 64 m + 16 i + l (i = 0..3); they are added as
+// (0 + 2) + (1 + 3) before the tree of 16 lanes; elements past the last full 64 are added one
+// by one in double. q·k runs over head_dim, p·V over positions (llama.cpp pads those to a
+// multiple of 256 with zero probabilities, so positions have no leftover).
+
+// scores[g][r] for rows [r0, r0 + n), n <= 8, one head at a time (8 accumulators).
+template <int NQ>
+AUTOGLM_AVX2 inline void qk_rows8_single(const HeadJob& j, const float* q16, int64_t r0,
+                                         int64_t n) {
+  const int64_t hd = j.head_dim, np = hd / 64 * 64;
+  __m256 s8[NQ][8];
+  for (int64_t i = 0; i < n; ++i) {
+    const auto* kr = reinterpret_cast<const uint16_t*>(j.k + j.rows[r0 + i] * j.k_row_bytes);
+    for (int g = 0; g < NQ; ++g) {
+      const float* qg = q16 + g * hd;
+      __m256 a[4][2];
+      for (auto& ai : a) ai[0] = ai[1] = _mm256_setzero_ps();
+      for (int64_t d = 0; d < np; d += 64) {
+        for (int c = 0; c < 4; ++c) {
+          for (int h = 0; h < 2; ++h) {
+            const int64_t e = d + 16 * c + 8 * h;
+            a[c][h] = _mm256_fmadd_ps(_mm256_loadu_ps(qg + e), avx2::load_f16(kr + e), a[c][h]);
+          }
+        }
+      }
+      const __m256 lo = _mm256_add_ps(_mm256_add_ps(a[0][0], a[2][0]), _mm256_add_ps(a[1][0], a[3][0]));
+      const __m256 hi = _mm256_add_ps(_mm256_add_ps(a[0][1], a[2][1]), _mm256_add_ps(a[1][1], a[3][1]));
+      s8[g][i] = _mm256_add_ps(lo, hi);
+    }
+  }
+  store_scores8<NQ>(j, s8, r0, n);
+  if (np == hd) return;
+  for (int64_t i = 0; i < n; ++i) {
+    const auto* kr = reinterpret_cast<const uint16_t*>(j.k + j.rows[r0 + i] * j.k_row_bytes);
+    for (int g = 0; g < NQ; ++g) {
+      float* s = j.scores + g * j.n_kv + r0 + i;
+      double sum = *s;
+      for (int64_t d = np; d < hd; ++d) sum += q16[g * hd + d] * fp16_to_fp32(kr[d]);
+      *s = static_cast<float>(sum);
+    }
+  }
+}
+
+// The four accumulators' lane sums (blocks of [n_q, 16, head_dim] in lanes) into the first:
+// (0 + 2) + (1 + 3).
+AUTOGLM_AVX2 void fold_single_lanes(const HeadJob& j, float* lanes) {
+  const int64_t n = j.n_q * 16 * j.head_dim;
+  const float *b1 = lanes + n, *b2 = lanes + 2 * n, *b3 = lanes + 3 * n;
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 s02 = _mm256_add_ps(_mm256_loadu_ps(lanes + i), _mm256_loadu_ps(b2 + i));
+    const __m256 s13 = _mm256_add_ps(_mm256_loadu_ps(b1 + i), _mm256_loadu_ps(b3 + i));
+    _mm256_storeu_ps(lanes + i, _mm256_add_ps(s02, s13));
+  }
+  for (; i < n; ++i) lanes[i] = (lanes[i] + b2[i]) + (b1[i] + b3[i]);
+}
+
 // NQ query heads of one GQA group: each K and V row is read once for all of them.
 template <int NQ>
 AUTOGLM_AVX2 void group_avx2_lanes16(const HeadJob& j) {
   const int64_t hd = j.head_dim;
   float q16[NQ * kMaxHeadDim];  // [NQ, head_dim]
   round_to_f16_avx2(j.q, q16, NQ * hd);
-  for (int64_t r = 0; r < j.n_kv; r += 8) qk_rows8<NQ>(j, q16, r, std::min<int64_t>(8, j.n_kv - r));
+  for (int64_t r = 0; r < j.n_kv; r += 8) {
+    const int64_t n = std::min<int64_t>(8, j.n_kv - r);
+    if (j.single) {
+      qk_rows8_single<NQ>(j, q16, r, n);
+    } else {
+      qk_rows8<NQ>(j, q16, r, n);
+    }
+  }
   probs_f16(j);
   float* lanes = lane_scratch(j);
   // Slices as wide as the 16 registers allow: NQ * C accumulators, the V slice and NQ p's.
   constexpr int kC = NQ == 1 ? 8 : NQ <= 3 ? 4 : 2;
-  int64_t d0 = 0;
-  for (; d0 + 8 * kC <= hd; d0 += 8 * kC) pv_slice<NQ, kC>(j, d0, lanes);
-  for (; d0 < hd; d0 += 16) pv_slice<NQ, 2>(j, d0, lanes);
+  const int n_acc = j.single ? 4 : 1;
+  const int64_t stride = 16 * n_acc, block = NQ * 16 * hd;
+  for (int c = 0; c < n_acc; ++c) {
+    int64_t d0 = 0;
+    for (; d0 + 8 * kC <= hd; d0 += 8 * kC) pv_slice<NQ, kC>(j, d0, lanes + c * block, 16 * c, stride);
+    for (; d0 < hd; d0 += 16) pv_slice<NQ, 2>(j, d0, lanes + c * block, 16 * c, stride);
+  }
+  if (j.single) fold_single_lanes(j, lanes);
   reduce_lanes(j, lanes);
 }
 
@@ -372,13 +449,14 @@ AUTOGLM_AVX512_F16 inline void qk_rows8_avx512(const HeadJob& j, const float* q1
 }
 
 template <int NQ, int C>
-AUTOGLM_AVX512_F16 inline void pv_slice_avx512(const HeadJob& j, int64_t d0, float* lanes) {
+AUTOGLM_AVX512_F16 inline void pv_slice_avx512(const HeadJob& j, int64_t d0, float* lanes,
+                                               int64_t first = 0, int64_t stride = 16) {
   const int64_t hd = j.head_dim;
   for (int64_t l = 0; l < 16; ++l) {
     __m512 acc[NQ][C];
     for (int g = 0; g < NQ; ++g)
       for (int c = 0; c < C; ++c) acc[g][c] = _mm512_setzero_ps();
-    for (int64_t r = l; r < j.n_kv; r += 16) {
+    for (int64_t r = first + l; r < j.n_kv; r += stride) {
       const auto* vr = reinterpret_cast<const uint16_t*>(j.v + j.rows[r] * j.v_row_bytes) + d0;
       __m512 p[NQ];
       for (int g = 0; g < NQ; ++g) p[g] = _mm512_set1_ps(j.scores[g * j.n_kv + r]);
@@ -398,15 +476,27 @@ AUTOGLM_AVX512_F16 void group_avx512_lanes16(const HeadJob& j) {
   const int64_t hd = j.head_dim;
   float q16[NQ * kMaxHeadDim];  // [NQ, head_dim]
   round_to_f16_avx2(j.q, q16, NQ * hd);
-  for (int64_t r = 0; r < j.n_kv; r += 8)
-    qk_rows8_avx512<NQ>(j, q16, r, j.n_kv - r < 8 ? j.n_kv - r : 8);
+  for (int64_t r = 0; r < j.n_kv; r += 8) {
+    const int64_t n = j.n_kv - r < 8 ? j.n_kv - r : 8;
+    if (j.single) {
+      qk_rows8_single<NQ>(j, q16, r, n);
+    } else {
+      qk_rows8_avx512<NQ>(j, q16, r, n);
+    }
+  }
   probs_f16(j);
   float* lanes = lane_scratch(j);
   // Slices as wide as the 32 registers allow: NQ * C accumulators, the V slice and NQ p's.
   constexpr int kC = NQ <= 2 ? 8 : 4;
-  int64_t d0 = 0;
-  for (; d0 + 16 * kC <= hd; d0 += 16 * kC) pv_slice_avx512<NQ, kC>(j, d0, lanes);
-  for (; d0 < hd; d0 += 16) pv_slice_avx512<NQ, 1>(j, d0, lanes);
+  const int n_acc = j.single ? 4 : 1;
+  const int64_t stride = 16 * n_acc, block = NQ * 16 * hd;
+  for (int c = 0; c < n_acc; ++c) {
+    int64_t d0 = 0;
+    for (; d0 + 16 * kC <= hd; d0 += 16 * kC)
+      pv_slice_avx512<NQ, kC>(j, d0, lanes + c * block, 16 * c, stride);
+    for (; d0 < hd; d0 += 16) pv_slice_avx512<NQ, 1>(j, d0, lanes + c * block, 16 * c, stride);
+  }
+  if (j.single) fold_single_lanes(j, lanes);
   reduce_lanes(j, lanes);
 }
 #if defined(__GNUC__) && !defined(__clang__)
@@ -577,9 +667,16 @@ void attention(const float* q, const void* k_cache, const void* v_cache, float* 
   // one sequence, extended as later tokens of the same sequence see further; for Q8_0 those rows
   // dequantized, and the row index of each (0, 1, ...) in that dense copy.
   thread_local std::vector<float> scores;
-  thread_local std::vector<int32_t> rows, dense_rows;
+  thread_local std::vector<int32_t> rows, dense_rows, seq_tokens;
   thread_local DequantizedRows deq;
   int32_t rows_seq = -1;
+  // Tokens of each sequence in this call.
+  seq_tokens.clear();
+  for (int64_t t = 0; t < p.n_tok; ++t) {
+    const auto sq = static_cast<size_t>(p.tok_seq[t]);
+    if (seq_tokens.size() <= sq) seq_tokens.resize(sq + 1, 0);
+    ++seq_tokens[sq];
+  }
 
   HeadJob job{};
   job.k_row_bytes = p.k_row_bytes;
@@ -622,6 +719,7 @@ void attention(const float* q, const void* k_cache, const void* v_cache, float* 
       job.rows = rows.data();
     }
     job.scores = scores.data();
+    job.single = seq_tokens[static_cast<size_t>(p.tok_seq[t])] == 1;
     job.n_kv = n_kv;
     job.n_q = n_q;
     head_fns.fns[n_q - 1](job);

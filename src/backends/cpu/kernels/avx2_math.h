@@ -70,6 +70,44 @@ AUTOGLM_AVX2 inline __m256 exp(__m256 x) {
   return _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_inff()), _mm256_cmp_ps(x, hi, _CMP_GT_OQ));
 }
 
+// 2^e for integer e in [-126, 127].
+AUTOGLM_AVX2 inline __m256 pow2(__m256i e) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(e, _mm256_set1_epi32(127)), 23));
+}
+
+// expf as llama.cpp's AVX-512 softmax computes it (ggml_v_expf for __m512): n = round(x / ln2),
+// a degree-5 polynomial in the reduced argument b, then j * 2^n. The AVX-512 code scales with
+// vscalefps; here 2^n is applied in two exact-or-once-rounded multiplies, which gives the same
+// bits wherever the result is normal (and within a rounding of 2^-149 below). |n| > 192 gives
+// 0 (x < 0) or inf, as there. Used where the engine follows llama.cpp's attention numerics.
+AUTOGLM_AVX2 inline __m256 exp_ggml512(__m256 x) {
+  const __m256 r = _mm256_set1_ps(0x1.8p23f);
+  const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
+  const __m256 n = _mm256_sub_ps(z, r);
+  const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f),
+                                    _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+  const __m256 u = _mm256_mul_ps(b, b);
+  const __m256 j = _mm256_fmadd_ps(
+      _mm256_fmadd_ps(
+          _mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
+          _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
+      u, _mm256_fmadd_ps(_mm256_set1_ps(0x1.ffffecp-1f), b, _mm256_set1_ps(1.0f)));
+  // j * 2^n = (j * 2^n1) * 2^n2: n1 in [-125, 127] keeps the first product normal and exact.
+  const __m256 big = _mm256_set1_ps(192.0f);
+  const __m256 nc = _mm256_max_ps(_mm256_min_ps(n, big), _mm256_sub_ps(_mm256_setzero_ps(), big));
+  const __m256i ni = _mm256_cvtps_epi32(nc);
+  const __m256i n1 = _mm256_max_epi32(_mm256_min_epi32(ni, _mm256_set1_epi32(127)),
+                                      _mm256_set1_epi32(-125));
+  const __m256i n2 = _mm256_sub_epi32(ni, n1);
+  const __m256 res = _mm256_mul_ps(_mm256_mul_ps(j, pow2(n1)), pow2(n2));
+  const __m256 out_of_range =
+      _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), n), big, _CMP_GT_OQ);
+  if (_mm256_movemask_ps(out_of_range) == 0) return res;
+  const __m256 alt = _mm256_blendv_ps(_mm256_set1_ps(__builtin_inff()), _mm256_setzero_ps(),
+                                      _mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ));
+  return _mm256_blendv_ps(res, alt, out_of_range);
+}
+
 }  // namespace autoglm::cpu::avx2
 
 #endif  // __x86_64__

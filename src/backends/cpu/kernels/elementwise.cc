@@ -36,16 +36,21 @@ void binary(const float* a, const float* b, float* y, int64_t rows, int64_t n, i
 }
 
 #if defined(__x86_64__)
+// x / (1 + exp(-x)) with llama.cpp's AVX-512 exponential (ggml_v_silu), the tail too, so every
+// element rounds as llama.cpp's SwiGLU does.
+AUTOGLM_AVX2 inline __m256 silu8(__m256 v) {
+  const __m256 e = avx2::exp_ggml512(_mm256_sub_ps(_mm256_setzero_ps(), v));
+  return _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
 AUTOGLM_AVX2 void silu_avx2(const float* x, float* y, int64_t n) {
-  const __m256 one = _mm256_set1_ps(1.0f);
-  const __m256 sign = _mm256_set1_ps(-0.0f);
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 v = _mm256_loadu_ps(x + i);
-    const __m256 e = avx2::exp(_mm256_xor_ps(v, sign));
-    _mm256_storeu_ps(y + i, _mm256_div_ps(v, _mm256_add_ps(one, e)));
-  }
-  for (; i < n; ++i) y[i] = x[i] / (1.0f + std::exp(-x[i]));
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, silu8(_mm256_loadu_ps(x + i)));
+  if (i == n) return;
+  alignas(32) float tail[8] = {};
+  std::copy(x + i, x + n, tail);
+  _mm256_store_ps(tail, silu8(_mm256_load_ps(tail)));
+  std::copy(tail, tail + (n - i), y + i);
 }
 #endif
 

@@ -23,9 +23,10 @@ void angle_cache(int32_t pos, const RopeParams& p, float* cos_out, float* sin_ou
   }
 }
 
-// Rotates one head. Each output fuses one product and rounds the other first, the way
-// llama.cpp's compiled RoPE evaluates it (FMA contraction), so q and k round as llama.cpp's do.
-// Normal: (x0, x1) → (x0·c − x1·s, x1·c + x0·s); NeoX: (x0·c − x1·s, x0·s + x1·c).
+// Rotates one head: (x0, x1) → (x0·c − x1·s, x0·s + x1·c), pairs (2i, 2i+1) (normal) or
+// (i, i + n_rot/2) (NeoX). Each output fuses the product with x0 and rounds the one with x1
+// first, the way llama.cpp's compiled RoPE evaluates it (FMA contraction; checked bit for bit
+// against its dumped q and k), so q and k round as llama.cpp's do.
 template <bool kNeox>
 inline void rotate_head(const float* xh, float* yh, int half, const float* cs, const float* sn) {
   const int64_t stride = kNeox ? 1 : 2;
@@ -34,15 +35,8 @@ inline void rotate_head(const float* xh, float* yh, int half, const float* cs, c
     const int64_t a = i * stride;
     const float x0 = xh[a];
     const float x1 = xh[a + offset];
-    const float x1s = x1 * sn[i];
-    yh[a] = std::fma(x0, cs[i], -x1s);
-    if constexpr (kNeox) {
-      const float x1c = x1 * cs[i];
-      yh[a + offset] = std::fma(x0, sn[i], x1c);
-    } else {
-      const float x0s = x0 * sn[i];
-      yh[a + offset] = std::fma(x1, cs[i], x0s);
-    }
+    yh[a] = std::fma(x0, cs[i], -(x1 * sn[i]));
+    yh[a + offset] = std::fma(x0, sn[i], x1 * cs[i]);
   }
 }
 

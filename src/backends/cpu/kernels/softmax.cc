@@ -52,6 +52,36 @@ AUTOGLM_AVX2 void softmax_row_avx2(const float* x, float* y, int64_t n, float sc
     _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(y + i), vinv));
   for (; i < n; ++i) y[i] *= 1.0f / sum;
 }
+
+// llama.cpp's softmax as its AVX-512 build runs it over a row of attention scores (padded to a
+// multiple of 16 with masked, zero-probability positions): exponentials from ggml_v_expf, each
+// 16-lane chunk summed in the tree order of a 512-bit horizontal add (lanes i + i+8, then
+// + i+4, + i+2, lane 0 + lane 1) and added to a double; the row is scaled by float(1 / sum).
+AUTOGLM_AVX2 void softmax_row_ggml_avx2(const float* x, float* y, int64_t n, float scale) {
+  float max = -std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < n; ++i) max = std::max(max, x[i] * scale);
+  const __m256 vscale = _mm256_set1_ps(scale), vshift = _mm256_set1_ps(max);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; i += 16) {
+    alignas(32) float chunk[16];
+    for (int l = 0; l < 16; ++l) {
+      chunk[l] = i + l < n ? x[i + l] : -std::numeric_limits<float>::infinity();
+    }
+    // llama.cpp scales the row in one pass and subtracts the max in the next: the barrier keeps
+    // the compiler from fusing the two roundings into one FMA.
+    __m256 lo = _mm256_mul_ps(_mm256_load_ps(chunk), vscale);
+    __m256 hi = _mm256_mul_ps(_mm256_load_ps(chunk + 8), vscale);
+    asm("" : "+x"(lo), "+x"(hi));
+    lo = avx2::exp_ggml512(_mm256_sub_ps(lo, vshift));
+    hi = avx2::exp_ggml512(_mm256_sub_ps(hi, vshift));
+    _mm256_store_ps(chunk, lo);
+    _mm256_store_ps(chunk + 8, hi);
+    for (int l = 0; l < 16 && i + l < n; ++l) y[i + l] = chunk[l];
+    sum += static_cast<double>(avx2::hsum(_mm256_add_ps(lo, hi)));
+  }
+  const auto inv = static_cast<float>(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i) y[i] *= inv;
+}
 #endif
 
 #if defined(__aarch64__)
@@ -90,6 +120,12 @@ void softmax_row(const float* x, float* y, int64_t n, float scale) {
 #endif
   softmax_row_scalar(x, y, n, scale);
 }
+
+#if defined(__x86_64__)
+void softmax_row_ggml(const float* x, float* y, int64_t n, float scale) {
+  softmax_row_ggml_avx2(x, y, n, scale);
+}
+#endif
 
 void softmax(const float* x, float* y, int64_t rows, int64_t n, float scale, int ith, int nth) {
   int64_t r0, r1;

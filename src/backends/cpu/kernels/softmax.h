@@ -12,4 +12,10 @@ void softmax(const float* x, float* y, int64_t rows, int64_t n, float scale, int
 // One row on the calling thread (for kernels that fuse softmax, e.g. attention). x, y: [n].
 void softmax_row(const float* x, float* y, int64_t n, float scale);
 
+#if defined(__x86_64__)
+// softmax_row with llama.cpp's x86 (AVX-512) rounding, for kernels that follow its attention
+// numerics; needs AVX2 and FMA.
+void softmax_row_ggml(const float* x, float* y, int64_t n, float scale);
+#endif
+
 }  // namespace autoglm::cpu

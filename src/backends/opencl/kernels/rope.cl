@@ -26,5 +26,5 @@ kernel void rope_f32(global const uchar* x, ulong x_off, global const uchar* pos
   const int b = neox ? i + half_rot : 2 * i + 1;
   const float x0 = xh[a], x1 = xh[b];
   yh[a] = fma(x0, c, -(x1 * s));
-  yh[b] = neox ? fma(x0, s, x1 * c) : fma(x1, c, x0 * s);
+  yh[b] = fma(x0, s, x1 * c);
 }

@@ -6,6 +6,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "backends/cpu/kernels/isa.h"
@@ -320,16 +321,66 @@ float tree16(const float* lane) {
   return (s4[0] + s4[2]) + (s4[1] + s4[3]);
 }
 
+// llama.cpp's AVX-512 expf (ggml_v_expf), one lane at a time.
+float ggml_expf(float x) {
+  const float r = 0x1.8p23f;
+  const float n = std::fma(x, 0x1.715476p+0f, r) - r;
+  if (std::fabs(n) > 192.0f) return n <= 0.0f ? 0.0f : std::numeric_limits<float>::infinity();
+  const float b = std::fma(-n, 0x1.7f7d1cp-20f, std::fma(-n, 0x1.62e4p-1f, x));
+  const float u = b * b;
+  const float j = std::fma(std::fma(std::fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
+                                    std::fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+                           u, std::fma(0x1.ffffecp-1f, b, 1.0f));
+  return std::ldexp(j, static_cast<int>(n));
+}
+
+// llama.cpp's softmax of one score row (ggml_compute_forward_soft_max_f32 on AVX-512): 16-lane
+// chunks of exponentials summed by tree16 into a double, then scaled by float(1 / sum).
+void ggml_softmax(std::vector<float>& s, float scale) {
+  float max = -std::numeric_limits<float>::infinity();
+  for (float& x : s) max = std::max(max, x *= scale);
+  double sum = 0.0;
+  for (size_t i = 0; i < s.size(); i += 16) {
+    float lane[16] = {};
+    for (size_t l = 0; l < 16 && i + l < s.size(); ++l) lane[l] = s[i + l] = ggml_expf(s[i + l] - max);
+    sum += static_cast<double>(tree16(lane));
+  }
+  const auto inv = static_cast<float>(1.0 / sum);
+  for (float& x : s) x *= inv;
+}
+
+// A dot product of n terms a(i) * b(i) in llama.cpp's order. Batched (its tinyBLAS F16 GEMM):
+// lane i % 16 sums terms i, i+16, ... with fused multiply-adds, then tree16. Single token
+// (ggml_vec_dot_f16): four such accumulators take terms 64 m + 16 c + l, added (0 + 2) + (1 + 3)
+// before tree16; terms past the last full 64 follow in double, unless `padded` (positions,
+// which llama.cpp pads with zeros to a multiple of 256).
+template <typename A, typename B>
+float ggml_dot(int64_t n, bool single, bool padded, A a, B b) {
+  if (!single) {
+    float lane[16] = {};
+    for (int64_t i = 0; i < n; ++i) lane[i % 16] = std::fma(a(i), b(i), lane[i % 16]);
+    return tree16(lane);
+  }
+  const int64_t np = padded ? n : n / 64 * 64;
+  float acc[4][16] = {};
+  for (int64_t i = 0; i < np; ++i) acc[i / 16 % 4][i % 16] = std::fma(a(i), b(i), acc[i / 16 % 4][i % 16]);
+  float lane[16];
+  for (int l = 0; l < 16; ++l) lane[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
+  double sum = tree16(lane);
+  for (int64_t i = np; i < n; ++i) sum += static_cast<double>(a(i) * b(i));
+  return static_cast<float>(sum);
+}
+
 // The F16 cache's arithmetic, one operation at a time, as llama.cpp's x86 F16 attention does
-// it: q and the probabilities rounded to F16; q·k lane i sums elements i, i+16, ... and p·V
-// lane l sums positions l, l+16, ..., each in increasing order with fused multiply-adds, and
-// the 16 lanes are reduced by tree16. out: [n_tok, n_head, head_dim].
+// it: q and the probabilities rounded to F16, q·k and p·V by ggml_dot (single for a sequence's
+// only token in the call), softmax by ggml_softmax. out: [n_tok, n_head, head_dim].
 std::vector<float> lanes16_reference(const float* q, const Cache& k, const Cache& v,
                                      const AttentionParams& p) {
   const int64_t hd = p.head_dim, group = p.n_head / p.n_head_kv;
   std::vector<float> out(static_cast<size_t>(p.n_tok * p.n_head * hd));
   for (int64_t t = 0; t < p.n_tok; ++t) {
     const int64_t n_kv = p.positions[t] + 1;
+    const bool single = std::count(p.tok_seq, p.tok_seq + p.n_tok, p.tok_seq[t]) == 1;
     const int32_t* table = p.block_tables + p.tok_seq[t] * p.table_width;
     std::vector<int64_t> rows;  // [n_kv]: cache row of each visible position
     for (int64_t pos = 0; pos < n_kv; ++pos)
@@ -339,18 +390,16 @@ std::vector<float> lanes16_reference(const float* q, const Cache& k, const Cache
       const int64_t off = (h / group) * hd;
       std::vector<float> s(static_cast<size_t>(n_kv));  // [n_kv]
       for (int64_t r = 0; r < n_kv; ++r) {
-        float lane[16] = {};
-        for (int64_t d = 0; d < hd; ++d)
-          lane[d % 16] = std::fma(round_f16(qh[d]), k.at(rows[r], off + d), lane[d % 16]);
-        s[r] = tree16(lane);
+        s[r] = ggml_dot(
+            hd, single, false, [&](int64_t d) { return round_f16(qh[d]); },
+            [&](int64_t d) { return k.at(rows[r], off + d); });
       }
-      softmax_row(s.data(), s.data(), n_kv, p.scale);
+      ggml_softmax(s, p.scale);
       for (float& x : s) x = round_f16(x);
       for (int64_t d = 0; d < hd; ++d) {
-        float lane[16] = {};
-        for (int64_t r = 0; r < n_kv; ++r)
-          lane[r % 16] = std::fma(s[r], v.at(rows[r], off + d), lane[r % 16]);
-        out[(t * p.n_head + h) * hd + d] = tree16(lane);
+        out[(t * p.n_head + h) * hd + d] = ggml_dot(
+            n_kv, single, true, [&](int64_t r) { return s[r]; },
+            [&](int64_t r) { return v.at(rows[r], off + d); });
       }
     }
   }
@@ -373,10 +422,10 @@ TEST_P(AttentionTest, F16Lanes16MatchesReferenceOrderBitForBit) {
   uint32_t seed = 100;
   for (Heads hd : {Heads{9, 3, 64}, Heads{4, 1, 64}, Heads{2, 2, 32}, Heads{10, 2, 48},
                    Heads{7, 1, 16}, Heads{16, 2, 128}, Heads{8, 8, 80}}) {
-    for (int64_t len_a : {1, 16, 37}) {
+    for (int64_t len_a : {1, 16, 37, 150}) {
       SCOPED_TRACE(::testing::Message() << "heads=" << hd.n_head << "/" << hd.n_head_kv
                                         << " dim=" << hd.head_dim << " len_a=" << len_a);
-      const int64_t bs = 8, width = 8, kv_elems = hd.n_head_kv * hd.head_dim;
+      const int64_t bs = 8, width = 32, kv_elems = hd.n_head_kv * hd.head_dim;
       // Physical blocks: a uses 0, 3, 6, ...; b 1, 4, ...; c 2, 5, ...
       std::vector<int32_t> tables(3 * width);
       for (int32_t s = 0; s < 3; ++s)
@@ -395,7 +444,7 @@ TEST_P(AttentionTest, F16Lanes16MatchesReferenceOrderBitForBit) {
         kv_store(v_src.data(), slots.data(), static_cast<int64_t>(slots.size()), kv_elems,
                  DType::F16, v.bytes.data(), v.row_bytes, ith, nth);
       });
-      // a: its last position; b: its last 5; c: all 19.
+      // a: its last position (a single token); b: its last 5; c: all 19.
       std::vector<int32_t> positions, tok_seq;
       for (int32_t s = 0; s < 3; ++s) {
         const int64_t first = s == 0 ? len[s] - 1 : s == 1 ? len[s] - 5 : 0;

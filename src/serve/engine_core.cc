@@ -370,7 +370,11 @@ void EngineCore::plan_step() {
     if (budget == 0) break;
     if (s->remaining() <= 1) continue;
     // Admission reserved blocks for everything to recompute, so a prefill chunk never grows.
-    const int64_t n = std::min(s->remaining(), budget);
+    int64_t n = std::min(s->remaining(), budget);
+    // A sequence's lone token in a step takes the one-row attention order (llama.cpp's decode
+    // numerics), so a chunk leaves two prompt tokens rather than one where it can: how the budget
+    // happened to split a prompt then does not change its rounding.
+    if (s->remaining() - n == 1 && n > 2) --n;
     plan_.push_back({s.get(), n});
     budget -= n;
   }

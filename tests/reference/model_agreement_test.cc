@@ -14,10 +14,15 @@
 namespace autoglm::reference {
 namespace {
 
-// Logit gaps below this are rounding noise between the engines: on the teacher-forced text their
-// logits differ by 0.13 on average and up to 0.86, and llama.cpp's own batched and one-token-at-a-
-// time passes differ by up to 1.3 on this model (see make_goldens.py).
+// The CPU path reproduces llama.cpp's arithmetic (batched and one-token steps alike), so the
+// logits agree to the goldens' 5 decimals and the thresholds hold as written: greedy
+// continuations identical for at least 4 of 5 prompts, teacher-forced top-1 at least 98 %.
+// Where a continuation still parts (another CPU, another kernel), llama.cpp's token must be a
+// near-tie for us: llama.cpp's own batched and one-token-at-a-time passes differ by up to 1.3
+// logits on this model (see make_goldens.py).
 constexpr float kNearTie = 0.5f;
+constexpr int kMinIdenticalGreedy = 4;
+constexpr double kMinTeacherForcedTop1 = 0.98;
 
 class ModelAgreement : public ::testing::Test {
  protected:
@@ -110,7 +115,7 @@ TEST_F(ModelAgreement, GreedyContinuationsMatchLlamaCpp) {
   std::cout << "[ greedy   ] " << identical << " of " << cases
             << " continuations identical to llama.cpp\n";
   EXPECT_GE(cases, 5);
-  EXPECT_GE(identical, 1) << "of " << cases;
+  EXPECT_GE(identical, kMinIdenticalGreedy) << "of " << cases;
 }
 
 TEST_F(ModelAgreement, TeacherForcedTop1AgreesWithLlamaCpp) {
@@ -141,14 +146,13 @@ TEST_F(ModelAgreement, TeacherForcedTop1AgreesWithLlamaCpp) {
   std::cout << "[ teacher  ] |logit - llama.cpp| on its top-5: mean "
             << sum_diff / static_cast<double>(n_diff) << ", max " << max_diff << "\n";
   const double rate = static_cast<double>(agree) / static_cast<double>(top1.size());
-  // llama.cpp agrees with its own batched pass only this often when it evaluates one token at a
-  // time (other kernels, other rounding); a second engine cannot be held closer than that.
+  // For scale: llama.cpp agrees with its own batched pass only this often when it evaluates one
+  // token at a time (other kernels, other rounding).
   const double self = g.value("llama_cpp_self_top1", 1.0);
-  const double required = std::min(0.98, self - 0.01);
   std::cout << "[ teacher  ] top-1 agreement " << agree << " / " << top1.size() << " = "
             << rate * 100 << " % (llama.cpp against itself: " << self * 100 << " %, required "
-            << required * 100 << " %)\n";
-  EXPECT_GE(rate, required);
+            << kMinTeacherForcedTop1 * 100 << " %)\n";
+  EXPECT_GE(rate, kMinTeacherForcedTop1);
 }
 
 }  // namespace

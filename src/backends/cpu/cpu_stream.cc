@@ -73,7 +73,11 @@ const PackedWeight* CpuStream::packed(const hal::TensorRef& w) {
 }
 
 Status CpuStream::compute(const hal::SplitExec& split) {
-  for (const hal::NodeExec& ne : split.nodes) AUTOGLM_RETURN_IF_ERROR(run_node(ne));
+  for (const hal::NodeExec& ne : split.nodes) {
+    if (ne.node->op != graph::OpKind::MatMul) quantized_ = {};
+    AUTOGLM_RETURN_IF_ERROR(run_node(ne));
+  }
+  quantized_ = {};
   return {};
 }
 
@@ -141,11 +145,15 @@ Status CpuStream::run_node(const hal::NodeExec& ne) {
       const DType act = matmul_activation_type(w.desc.dtype);
       const void* xq = x.data;
       if (act != DType::F32) {
-        void* buf = scratch(dtype_row_bytes(act, k) * static_cast<size_t>(n_tok));
-        if (!buf)
-          return error(ErrorCode::ResourceExhausted, "out of memory for matmul activations");
-        par([&](int ith, int nth) { convert_activations(f32(x), n_tok, k, act, buf, ith, nth); });
-        xq = buf;
+        const QuantizedInput want{x.data, act, n_tok, k};
+        if (!(quantized_ == want)) {
+          void* buf = scratch(dtype_row_bytes(act, k) * static_cast<size_t>(n_tok));
+          if (!buf)
+            return error(ErrorCode::ResourceExhausted, "out of memory for matmul activations");
+          par([&](int ith, int nth) { convert_activations(f32(x), n_tok, k, act, buf, ith, nth); });
+          quantized_ = want;
+        }
+        xq = scratch_.get();
       }
       if (const PackedWeight* pw = packed(w)) {
         par([&](int ith, int nth) { packed_matmul(*pw, xq, n_tok, f32(out), n_out, ith, nth); });

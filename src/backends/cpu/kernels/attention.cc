@@ -319,6 +319,21 @@ AUTOGLM_AVX2 inline void qk_rows8_single(const HeadJob& j, const float* q16, int
   __m256 s8[NQ][8];
   for (int64_t i = 0; i < n; ++i) {
     const auto* kr = reinterpret_cast<const uint16_t*>(j.k + j.rows[r0 + i] * j.k_row_bytes);
+    if (hd == 64) {  // one step: each product is its accumulator; the K row converts once
+      __m256 k8[8];
+      for (int c = 0; c < 8; ++c) k8[c] = avx2::load_f16(kr + 8 * c);
+      for (int g = 0; g < NQ; ++g) {
+        const float* qg = q16 + g * hd;
+        __m256 a[8];
+        for (int c = 0; c < 8; ++c)
+          a[c] = _mm256_fmadd_ps(_mm256_loadu_ps(qg + 8 * c), k8[c], _mm256_setzero_ps());
+        // a[2c + h]: accumulator c, half h.
+        const __m256 lo = _mm256_add_ps(_mm256_add_ps(a[0], a[4]), _mm256_add_ps(a[2], a[6]));
+        const __m256 hi = _mm256_add_ps(_mm256_add_ps(a[1], a[5]), _mm256_add_ps(a[3], a[7]));
+        s8[g][i] = _mm256_add_ps(lo, hi);
+      }
+      continue;
+    }
     for (int g = 0; g < NQ; ++g) {
       const float* qg = q16 + g * hd;
       __m256 a[4][2];

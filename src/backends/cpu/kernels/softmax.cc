@@ -58,29 +58,42 @@ AUTOGLM_AVX2 void softmax_row_avx2(const float* x, float* y, int64_t n, float sc
 // 16-lane chunk summed in the tree order of a 512-bit horizontal add (lanes i + i+8, then
 // + i+4, + i+2, lane 0 + lane 1) and added to a double; the row is scaled by float(1 / sum).
 AUTOGLM_AVX2 void softmax_row_ggml_avx2(const float* x, float* y, int64_t n, float scale) {
+  const __m256 vscale = _mm256_set1_ps(scale);
+  const int64_t n16 = n / 16 * 16;
   float max = -std::numeric_limits<float>::infinity();
-  for (int64_t i = 0; i < n; ++i) max = std::max(max, x[i] * scale);
-  const __m256 vscale = _mm256_set1_ps(scale), vshift = _mm256_set1_ps(max);
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; i += 16) {
-    alignas(32) float chunk[16];
-    for (int l = 0; l < 16; ++l) {
-      chunk[l] = i + l < n ? x[i + l] : -std::numeric_limits<float>::infinity();
-    }
-    // llama.cpp scales the row in one pass and subtracts the max in the next: the barrier keeps
-    // the compiler from fusing the two roundings into one FMA.
-    __m256 lo = _mm256_mul_ps(_mm256_load_ps(chunk), vscale);
-    __m256 hi = _mm256_mul_ps(_mm256_load_ps(chunk + 8), vscale);
+  __m256 vmax = _mm256_set1_ps(max);
+  for (int64_t i = 0; i + 8 <= n; i += 8)
+    vmax = _mm256_max_ps(vmax, _mm256_mul_ps(_mm256_loadu_ps(x + i), vscale));
+  max = avx2::hmax(vmax);
+  for (int64_t i = n / 8 * 8; i < n; ++i) max = std::max(max, x[i] * scale);
+  const __m256 vshift = _mm256_set1_ps(max);
+  // One 16-lane chunk of exponentials (lanes past n are -inf: probability 0) and its tree sum.
+  const auto chunk = [&](const float* src, float* dst) AUTOGLM_AVX2 {
+    // llama.cpp scales the row in one pass and subtracts the max in the next: the barrier
+    // keeps the compiler from fusing the two roundings into one FMA.
+    __m256 lo = _mm256_mul_ps(_mm256_loadu_ps(src), vscale);
+    __m256 hi = _mm256_mul_ps(_mm256_loadu_ps(src + 8), vscale);
     asm("" : "+x"(lo), "+x"(hi));
     lo = avx2::exp_ggml512(_mm256_sub_ps(lo, vshift));
     hi = avx2::exp_ggml512(_mm256_sub_ps(hi, vshift));
-    _mm256_store_ps(chunk, lo);
-    _mm256_store_ps(chunk + 8, hi);
-    for (int l = 0; l < 16 && i + l < n; ++l) y[i + l] = chunk[l];
-    sum += static_cast<double>(avx2::hsum(_mm256_add_ps(lo, hi)));
+    _mm256_storeu_ps(dst, lo);
+    _mm256_storeu_ps(dst + 8, hi);
+    return static_cast<double>(avx2::hsum(_mm256_add_ps(lo, hi)));
+  };
+  double sum = 0.0;
+  for (int64_t i = 0; i < n16; i += 16) sum += chunk(x + i, y + i);
+  if (n16 < n) {
+    float tail[16];
+    for (int64_t l = 0; l < 16; ++l) {
+      tail[l] = n16 + l < n ? x[n16 + l] : -std::numeric_limits<float>::infinity();
+    }
+    sum += chunk(tail, tail);
+    std::copy(tail, tail + (n - n16), y + n16);
   }
-  const auto inv = static_cast<float>(1.0 / sum);
-  for (int64_t i = 0; i < n; ++i) y[i] *= inv;
+  const __m256 vinv = _mm256_set1_ps(static_cast<float>(1.0 / sum));
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(y + i), vinv));
+  for (; i < n; ++i) y[i] *= _mm256_cvtss_f32(vinv);
 }
 #endif
 

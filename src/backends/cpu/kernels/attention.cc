@@ -311,6 +311,14 @@ AUTOGLM_AVX2 void reduce_lanes(const HeadJob& j, const float* lanes) {
 // by one in double. q·k runs over head_dim, p·V over positions (llama.cpp pads those to a
 // multiple of 256 with zero probabilities, so positions have no leftover).
 
+// The 16-lane sum of one row from its four accumulators, a[2 c + h] = accumulator c, half h
+// (lanes 8 h .. 8 h + 7), before the tree: (0 + 2) + (1 + 3), halves added.
+AUTOGLM_AVX2 inline __m256 fold_accumulators(const __m256 (&a)[8]) {
+  const __m256 lo = _mm256_add_ps(_mm256_add_ps(a[0], a[4]), _mm256_add_ps(a[2], a[6]));
+  const __m256 hi = _mm256_add_ps(_mm256_add_ps(a[1], a[5]), _mm256_add_ps(a[3], a[7]));
+  return _mm256_add_ps(lo, hi);
+}
+
 // scores[g][r] for rows [r0, r0 + n), n <= 8, one head at a time (8 accumulators).
 template <int NQ>
 AUTOGLM_AVX2 inline void qk_rows8_single(const HeadJob& j, const float* q16, int64_t r0,
@@ -319,36 +327,27 @@ AUTOGLM_AVX2 inline void qk_rows8_single(const HeadJob& j, const float* q16, int
   __m256 s8[NQ][8];
   for (int64_t i = 0; i < n; ++i) {
     const auto* kr = reinterpret_cast<const uint16_t*>(j.k + j.rows[r0 + i] * j.k_row_bytes);
+    __m256 a[8];
     if (hd == 64) {  // one step: each product is its accumulator; the K row converts once
       __m256 k8[8];
       for (int c = 0; c < 8; ++c) k8[c] = avx2::load_f16(kr + 8 * c);
       for (int g = 0; g < NQ; ++g) {
-        const float* qg = q16 + g * hd;
-        __m256 a[8];
-        for (int c = 0; c < 8; ++c)
-          a[c] = _mm256_fmadd_ps(_mm256_loadu_ps(qg + 8 * c), k8[c], _mm256_setzero_ps());
-        // a[2c + h]: accumulator c, half h.
-        const __m256 lo = _mm256_add_ps(_mm256_add_ps(a[0], a[4]), _mm256_add_ps(a[2], a[6]));
-        const __m256 hi = _mm256_add_ps(_mm256_add_ps(a[1], a[5]), _mm256_add_ps(a[3], a[7]));
-        s8[g][i] = _mm256_add_ps(lo, hi);
+        for (int c = 0; c < 8; ++c) {
+          a[c] = _mm256_fmadd_ps(_mm256_loadu_ps(q16 + g * hd + 8 * c), k8[c], _mm256_setzero_ps());
+        }
+        s8[g][i] = fold_accumulators(a);
       }
       continue;
     }
     for (int g = 0; g < NQ; ++g) {
-      const float* qg = q16 + g * hd;
-      __m256 a[4][2];
-      for (auto& ai : a) ai[0] = ai[1] = _mm256_setzero_ps();
+      for (auto& x : a) x = _mm256_setzero_ps();
       for (int64_t d = 0; d < np; d += 64) {
-        for (int c = 0; c < 4; ++c) {
-          for (int h = 0; h < 2; ++h) {
-            const int64_t e = d + 16 * c + 8 * h;
-            a[c][h] = _mm256_fmadd_ps(_mm256_loadu_ps(qg + e), avx2::load_f16(kr + e), a[c][h]);
-          }
+        for (int c = 0; c < 8; ++c) {
+          a[c] = _mm256_fmadd_ps(_mm256_loadu_ps(q16 + g * hd + d + 8 * c),
+                                 avx2::load_f16(kr + d + 8 * c), a[c]);
         }
       }
-      const __m256 lo = _mm256_add_ps(_mm256_add_ps(a[0][0], a[2][0]), _mm256_add_ps(a[1][0], a[3][0]));
-      const __m256 hi = _mm256_add_ps(_mm256_add_ps(a[0][1], a[2][1]), _mm256_add_ps(a[1][1], a[3][1]));
-      s8[g][i] = _mm256_add_ps(lo, hi);
+      s8[g][i] = fold_accumulators(a);
     }
   }
   store_scores8<NQ>(j, s8, r0, n);
@@ -400,7 +399,8 @@ AUTOGLM_AVX2 void group_avx2_lanes16(const HeadJob& j) {
   const int64_t stride = 16 * n_acc, block = NQ * 16 * hd;
   for (int c = 0; c < n_acc; ++c) {
     int64_t d0 = 0;
-    for (; d0 + 8 * kC <= hd; d0 += 8 * kC) pv_slice<NQ, kC>(j, d0, lanes + c * block, 16 * c, stride);
+    for (; d0 + 8 * kC <= hd; d0 += 8 * kC)
+      pv_slice<NQ, kC>(j, d0, lanes + c * block, 16 * c, stride);
     for (; d0 < hd; d0 += 16) pv_slice<NQ, 2>(j, d0, lanes + c * block, 16 * c, stride);
   }
   if (j.single) fold_single_lanes(j, lanes);

@@ -96,8 +96,8 @@ AUTOGLM_AVX2 inline __m256 exp_ggml512(__m256 x) {
   const __m256 big = _mm256_set1_ps(192.0f);
   const __m256 nc = _mm256_max_ps(_mm256_min_ps(n, big), _mm256_sub_ps(_mm256_setzero_ps(), big));
   const __m256i ni = _mm256_cvtps_epi32(nc);
-  const __m256i n1 = _mm256_max_epi32(_mm256_min_epi32(ni, _mm256_set1_epi32(127)),
-                                      _mm256_set1_epi32(-125));
+  const __m256i n1 =
+      _mm256_max_epi32(_mm256_min_epi32(ni, _mm256_set1_epi32(127)), _mm256_set1_epi32(-125));
   const __m256i n2 = _mm256_sub_epi32(ni, n1);
   const __m256 res = _mm256_mul_ps(_mm256_mul_ps(j, pow2(n1)), pow2(n2));
   const __m256 out_of_range =

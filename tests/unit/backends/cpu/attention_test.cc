@@ -342,7 +342,8 @@ void ggml_softmax(std::vector<float>& s, float scale) {
   double sum = 0.0;
   for (size_t i = 0; i < s.size(); i += 16) {
     float lane[16] = {};
-    for (size_t l = 0; l < 16 && i + l < s.size(); ++l) lane[l] = s[i + l] = ggml_expf(s[i + l] - max);
+    for (size_t l = 0; l < 16 && i + l < s.size(); ++l)
+      lane[l] = s[i + l] = ggml_expf(s[i + l] - max);
     sum += static_cast<double>(tree16(lane));
   }
   const auto inv = static_cast<float>(1.0 / sum);
@@ -363,7 +364,8 @@ float ggml_dot(int64_t n, bool single, bool padded, A a, B b) {
   }
   const int64_t np = padded ? n : n / 64 * 64;
   float acc[4][16] = {};
-  for (int64_t i = 0; i < np; ++i) acc[i / 16 % 4][i % 16] = std::fma(a(i), b(i), acc[i / 16 % 4][i % 16]);
+  for (int64_t i = 0; i < np; ++i)
+    acc[i / 16 % 4][i % 16] = std::fma(a(i), b(i), acc[i / 16 % 4][i % 16]);
   float lane[16];
   for (int l = 0; l < 16; ++l) lane[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
   double sum = tree16(lane);

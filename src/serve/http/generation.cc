@@ -140,12 +140,16 @@ void Completion::add(const Event& ev) {
 
 std::optional<Event> wait_event(RequestHandle& h, const std::function<bool()>& client_gone) {
   while (true) {
-    if (std::optional<Event> ev = h.next(kClientPollInterval)) return ev;
-    if (h.finished()) return std::nullopt;
+    std::optional<Event> ev = h.next(kClientPollInterval);
+    // Asked on every event too, not only when the engine is quiet: a request whose tokens come
+    // faster than the poll interval would otherwise never see its client leave. The check is
+    // one non-blocking poll().
     if (client_gone()) {
       h.cancel();
       return std::nullopt;
     }
+    if (ev) return ev;
+    if (h.finished()) return std::nullopt;
   }
 }
 

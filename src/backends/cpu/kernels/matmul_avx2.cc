@@ -286,6 +286,17 @@ AUTOGLM_AVX2 void float_tile(const TileArgs& a) {
     for (int t = 0; t < NT; ++t) acc[r][t] = _mm256_setzero_ps();
   }
   int64_t i = 0;
+  if constexpr (NT == 1) {
+    // Decode streams the weights: one row after another, so memory is read in order (rows
+    // interleaved a vector at a time defeat the hardware prefetcher). Same order per row.
+    const int64_t k8 = k / 8 * 8;
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; ++r) {
+      for (int64_t e = 0; e < k8; e += 8)
+        acc[r][0] = _mm256_fmadd_ps(L::load(wr[r] + e), L::load(xr[0] + e), acc[r][0]);
+    }
+    i = k8;
+  }
   for (; i + 8 <= k; i += 8) {
     __m256 wv[NR];
 #pragma GCC unroll 4

@@ -146,7 +146,7 @@ Status CpuStream::run_node(const hal::NodeExec& ne) {
       const void* xq = x.data;
       if (act != DType::F32) {
         const QuantizedInput want{x.data, act, n_tok, k};
-        if (!(quantized_ == want)) {
+        if (quantized_ != want) {
           void* buf = scratch(dtype_row_bytes(act, k) * static_cast<size_t>(n_tok));
           if (!buf)
             return error(ErrorCode::ResourceExhausted, "out of memory for matmul activations");

@@ -34,6 +34,7 @@ class CpuStream : public hal::Stream {
 
   ThreadPool& pool_;
   AlignedPtr scratch_;  // matmul activations; grows to the largest need, then is reused
+  size_t scratch_bytes_ = 0;
   // What scratch_ holds: the quantized copy of one input, reused by the matmuls that follow it
   // back to back on the same input (q, k, v; gate, up). Cleared by any other node and at the
   // end of a split, so the input cannot have changed under it.
@@ -44,7 +45,6 @@ class CpuStream : public hal::Stream {
     bool operator==(const QuantizedInput&) const = default;
   };
   QuantizedInput quantized_;
-  size_t scratch_bytes_ = 0;
   // One stream per device per executor, so these live exactly as long as the plans whose
   // weights they copy.
   std::unordered_map<const void*, PackedWeight> packed_;

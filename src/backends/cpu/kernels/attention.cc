@@ -240,19 +240,24 @@ AUTOGLM_AVX2 inline void qk_rows8(const HeadJob& j, const float* q16, int64_t r0
   store_scores8<NQ>(j, s8, r0, n);
 }
 
-// lanes[g][l][d0, d0 + 8C): lane l's partial p·V sum (positions l, l+16, ... in increasing
-// order) of head g, held in registers while the lane's rows stream past once for the NQ heads.
-// With first = 16 * i and stride 64 instead: the positions first + l + 64 m of one of the four
-// accumulators of llama.cpp's one-row F16 dot product.
+// p·V lanes: 16 for the batched order (lane l sums positions l, l+16, ...), 64 for a single
+// token, whose one-row order keeps four 16-lane accumulators: lane 16 c + l sums positions
+// 16 c + l + 64 m, and reduce_lanes adds the four as llama.cpp does.
+inline int64_t pv_lanes(const HeadJob& j) {
+  return j.single ? 64 : 16;
+}
+
+// lanes[g][l][d0, d0 + 8C): lane l's partial p·V sum (positions l, l + pv_lanes, ... in
+// increasing order) of head g, held in registers while the lane's rows stream past once for the
+// NQ heads.
 template <int NQ, int C>
-AUTOGLM_AVX2 inline void pv_slice(const HeadJob& j, int64_t d0, float* lanes, int64_t first = 0,
-                                  int64_t stride = 16) {
-  const int64_t hd = j.head_dim;
-  for (int64_t l = 0; l < 16; ++l) {
+AUTOGLM_AVX2 inline void pv_slice(const HeadJob& j, int64_t d0, float* lanes) {
+  const int64_t hd = j.head_dim, nl = pv_lanes(j);
+  for (int64_t l = 0; l < nl; ++l) {
     __m256 acc[NQ][C];
     for (int g = 0; g < NQ; ++g)
       for (int c = 0; c < C; ++c) acc[g][c] = _mm256_setzero_ps();
-    for (int64_t r = first + l; r < j.n_kv; r += stride) {
+    for (int64_t r = l; r < j.n_kv; r += nl) {
       const auto* vr = reinterpret_cast<const uint16_t*>(j.v + j.rows[r] * j.v_row_bytes) + d0;
       __m256 p[NQ];
       for (int g = 0; g < NQ; ++g) p[g] = _mm256_broadcast_ss(j.scores + g * j.n_kv + r);
@@ -263,7 +268,7 @@ AUTOGLM_AVX2 inline void pv_slice(const HeadJob& j, int64_t d0, float* lanes, in
     }
     for (int g = 0; g < NQ; ++g)
       for (int c = 0; c < C; ++c)
-        _mm256_storeu_ps(lanes + (g * 16 + l) * hd + d0 + 8 * c, acc[g][c]);
+        _mm256_storeu_ps(lanes + (g * nl + l) * hd + d0 + 8 * c, acc[g][c]);
   }
 }
 
@@ -276,25 +281,34 @@ AUTOGLM_AVX2 void probs_f16(const HeadJob& j) {
   }
 }
 
-// Scratch for the 16 lane partial sums of p·V: [n_q, 16, head_dim], four of them for a single
-// token (one per accumulator of the one-row order).
+// Scratch for the lane partial sums of p·V: [n_q, pv_lanes, head_dim].
 float* lane_scratch(const HeadJob& j) {
   thread_local std::vector<float> buf;
-  const auto n = static_cast<size_t>((j.single ? 4 : 1) * j.n_q * 16 * j.head_dim);
+  const auto n = static_cast<size_t>(j.n_q * pv_lanes(j) * j.head_dim);
   if (buf.size() < n) buf.resize(n);
   return buf.data();
 }
 
-// out[g][d] = the sum of lanes[g][0..16)[d] in the tree order.
+// out[g][d] = the sum of the 16 lanes of lanes[g][.][d] in the tree order.
+// Lane l of the 16 the tree adds, at one 8-wide slice: a single token's four accumulators
+// (lanes l, l+16, l+32, l+48 of at) first added (0 + 2) + (1 + 3).
+AUTOGLM_AVX2 inline __m256 tree_lane(const float* at, int64_t hd, bool single, int l) {
+  const __m256 a0 = _mm256_loadu_ps(at + l * hd);
+  if (!single) return a0;
+  return _mm256_add_ps(
+      _mm256_add_ps(a0, _mm256_loadu_ps(at + (l + 32) * hd)),
+      _mm256_add_ps(_mm256_loadu_ps(at + (l + 16) * hd), _mm256_loadu_ps(at + (l + 48) * hd)));
+}
+
 AUTOGLM_AVX2 void reduce_lanes(const HeadJob& j, const float* lanes) {
   const int64_t hd = j.head_dim;
   for (int g = 0; g < j.n_q; ++g) {
-    const float* lg = lanes + g * 16 * hd;  // [16, head_dim]
+    const float* lg = lanes + g * pv_lanes(j) * hd;  // [pv_lanes, head_dim]
     for (int64_t d = 0; d < hd; d += 8) {
       const float* at = lg + d;
       __m256 s8[8];
       for (int l = 0; l < 8; ++l) {
-        s8[l] = _mm256_add_ps(_mm256_loadu_ps(at + l * hd), _mm256_loadu_ps(at + (l + 8) * hd));
+        s8[l] = _mm256_add_ps(tree_lane(at, hd, j.single, l), tree_lane(at, hd, j.single, l + 8));
       }
       __m256 s4[4];
       for (int l = 0; l < 4; ++l) s4[l] = _mm256_add_ps(s8[l], s8[l + 4]);
@@ -363,20 +377,6 @@ AUTOGLM_AVX2 inline void qk_rows8_single(const HeadJob& j, const float* q16, int
   }
 }
 
-// The four accumulators' lane sums (blocks of [n_q, 16, head_dim] in lanes) into the first:
-// (0 + 2) + (1 + 3).
-AUTOGLM_AVX2 void fold_single_lanes(const HeadJob& j, float* lanes) {
-  const int64_t n = j.n_q * 16 * j.head_dim;
-  const float *b1 = lanes + n, *b2 = lanes + 2 * n, *b3 = lanes + 3 * n;
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 s02 = _mm256_add_ps(_mm256_loadu_ps(lanes + i), _mm256_loadu_ps(b2 + i));
-    const __m256 s13 = _mm256_add_ps(_mm256_loadu_ps(b1 + i), _mm256_loadu_ps(b3 + i));
-    _mm256_storeu_ps(lanes + i, _mm256_add_ps(s02, s13));
-  }
-  for (; i < n; ++i) lanes[i] = (lanes[i] + b2[i]) + (b1[i] + b3[i]);
-}
-
 // NQ query heads of one GQA group: each K and V row is read once for all of them.
 template <int NQ>
 AUTOGLM_AVX2 void group_avx2_lanes16(const HeadJob& j) {
@@ -395,15 +395,9 @@ AUTOGLM_AVX2 void group_avx2_lanes16(const HeadJob& j) {
   float* lanes = lane_scratch(j);
   // Slices as wide as the 16 registers allow: NQ * C accumulators, the V slice and NQ p's.
   constexpr int kC = NQ == 1 ? 8 : NQ <= 3 ? 4 : 2;
-  const int n_acc = j.single ? 4 : 1;
-  const int64_t stride = 16 * n_acc, block = NQ * 16 * hd;
-  for (int c = 0; c < n_acc; ++c) {
-    int64_t d0 = 0;
-    for (; d0 + 8 * kC <= hd; d0 += 8 * kC)
-      pv_slice<NQ, kC>(j, d0, lanes + c * block, 16 * c, stride);
-    for (; d0 < hd; d0 += 16) pv_slice<NQ, 2>(j, d0, lanes + c * block, 16 * c, stride);
-  }
-  if (j.single) fold_single_lanes(j, lanes);
+  int64_t d0 = 0;
+  for (; d0 + 8 * kC <= hd; d0 += 8 * kC) pv_slice<NQ, kC>(j, d0, lanes);
+  for (; d0 < hd; d0 += 16) pv_slice<NQ, 2>(j, d0, lanes);
   reduce_lanes(j, lanes);
 }
 
@@ -464,14 +458,13 @@ AUTOGLM_AVX512_F16 inline void qk_rows8_avx512(const HeadJob& j, const float* q1
 }
 
 template <int NQ, int C>
-AUTOGLM_AVX512_F16 inline void pv_slice_avx512(const HeadJob& j, int64_t d0, float* lanes,
-                                               int64_t first = 0, int64_t stride = 16) {
-  const int64_t hd = j.head_dim;
-  for (int64_t l = 0; l < 16; ++l) {
+AUTOGLM_AVX512_F16 inline void pv_slice_avx512(const HeadJob& j, int64_t d0, float* lanes) {
+  const int64_t hd = j.head_dim, nl = pv_lanes(j);
+  for (int64_t l = 0; l < nl; ++l) {
     __m512 acc[NQ][C];
     for (int g = 0; g < NQ; ++g)
       for (int c = 0; c < C; ++c) acc[g][c] = _mm512_setzero_ps();
-    for (int64_t r = first + l; r < j.n_kv; r += stride) {
+    for (int64_t r = l; r < j.n_kv; r += nl) {
       const auto* vr = reinterpret_cast<const uint16_t*>(j.v + j.rows[r] * j.v_row_bytes) + d0;
       __m512 p[NQ];
       for (int g = 0; g < NQ; ++g) p[g] = _mm512_set1_ps(j.scores[g * j.n_kv + r]);
@@ -482,7 +475,7 @@ AUTOGLM_AVX512_F16 inline void pv_slice_avx512(const HeadJob& j, int64_t d0, flo
     }
     for (int g = 0; g < NQ; ++g)
       for (int c = 0; c < C; ++c)
-        _mm512_storeu_ps(lanes + (g * 16 + l) * hd + d0 + 16 * c, acc[g][c]);
+        _mm512_storeu_ps(lanes + (g * nl + l) * hd + d0 + 16 * c, acc[g][c]);
   }
 }
 
@@ -503,15 +496,9 @@ AUTOGLM_AVX512_F16 void group_avx512_lanes16(const HeadJob& j) {
   float* lanes = lane_scratch(j);
   // Slices as wide as the 32 registers allow: NQ * C accumulators, the V slice and NQ p's.
   constexpr int kC = NQ <= 2 ? 8 : 4;
-  const int n_acc = j.single ? 4 : 1;
-  const int64_t stride = 16 * n_acc, block = NQ * 16 * hd;
-  for (int c = 0; c < n_acc; ++c) {
-    int64_t d0 = 0;
-    for (; d0 + 16 * kC <= hd; d0 += 16 * kC)
-      pv_slice_avx512<NQ, kC>(j, d0, lanes + c * block, 16 * c, stride);
-    for (; d0 < hd; d0 += 16) pv_slice_avx512<NQ, 1>(j, d0, lanes + c * block, 16 * c, stride);
-  }
-  if (j.single) fold_single_lanes(j, lanes);
+  int64_t d0 = 0;
+  for (; d0 + 16 * kC <= hd; d0 += 16 * kC) pv_slice_avx512<NQ, kC>(j, d0, lanes);
+  for (; d0 < hd; d0 += 16) pv_slice_avx512<NQ, 1>(j, d0, lanes);
   reduce_lanes(j, lanes);
 }
 #if defined(__GNUC__) && !defined(__clang__)

@@ -296,31 +296,22 @@ inline __mmask16 tail_mask16(int64_t left) {
   return left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
 }
 
-// load: 16 elements; load_tail: the first `m` of them, the rest 0. Masked loads only for the
-// tail: in the streaming decode loop they halved the bandwidth reached on Zen 4.
 struct F32Load {
   using T = float;
-  static __m512 load(const T* p) { return _mm512_loadu_ps(p); }
-  static __m512 load_tail(const T* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+  static __m512 load(const T* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
 };
 struct F16Load {
   using T = uint16_t;
-  static __m512 load(const T* p) {
-    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-  }
-  static __m512 load_tail(const T* p, __mmask16 m) {
+  static __m512 load(const T* p, __mmask16 m) {
     return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
   }
 };
 struct BF16Load {
   using T = uint16_t;
-  static __m512 widen(__m256i h) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  static __m512 load(const T* p, __mmask16 m) {
+    const __m512i wide = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
   }
-  static __m512 load(const T* p) {
-    return widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-  }
-  static __m512 load_tail(const T* p, __mmask16 m) { return widen(_mm256_maskz_loadu_epi16(m, p)); }
 };
 
 template <class L, int NR, int NT>
@@ -339,34 +330,30 @@ void float_tile(const TileArgs& a) {
 #pragma GCC unroll 4
     for (int t = 0; t < NT; ++t) acc[r][t] = _mm512_setzero_ps();
   }
-  const auto step = [&](int64_t i, auto load) {
-    __m512 wv[NR];
-#pragma GCC unroll 4
-    for (int r = 0; r < NR; ++r) wv[r] = load(wr[r] + i);
-#pragma GCC unroll 4
-    for (int t = 0; t < NT; ++t) {
-      const __m512 xv = load(xr[t] + i);
-#pragma GCC unroll 4
-      for (int r = 0; r < NR; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
-    }
-  };
-  const int64_t k16 = k / 16 * 16;
-  int64_t i = 0;
   if constexpr (NT == 1) {
     // Decode streams the weights: one row after another, so memory is read in order. Rows
     // interleaved 32 bytes at a time reached a third of the bandwidth (the hardware prefetcher
     // does not follow them). Each row keeps its one accumulator and order.
 #pragma GCC unroll 4
     for (int r = 0; r < NR; ++r) {
-      for (int64_t e = 0; e < k16; e += 16)
-        acc[r][0] = _mm512_fmadd_ps(L::load(wr[r] + e), L::load(xr[0] + e), acc[r][0]);
+      for (int64_t i = 0; i < k; i += 16) {
+        const __mmask16 m = tail_mask16(k - i);
+        acc[r][0] = _mm512_fmadd_ps(L::load(wr[r] + i, m), L::load(xr[0] + i, m), acc[r][0]);
+      }
     }
-    i = k16;
-  }
-  for (; i < k16; i += 16) step(i, [](const T* p) { return L::load(p); });
-  if (k16 < k) {
-    const __mmask16 m = tail_mask16(k - k16);
-    step(k16, [m](const T* p) { return L::load_tail(p, m); });
+  } else {
+    for (int64_t i = 0; i < k; i += 16) {
+      const __mmask16 m = tail_mask16(k - i);
+      __m512 wv[NR];
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r) wv[r] = L::load(wr[r] + i, m);
+#pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t) {
+        const __m512 xv = L::load(xr[t] + i, m);
+#pragma GCC unroll 4
+        for (int r = 0; r < NR; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
+      }
+    }
   }
 #pragma GCC unroll 4
   for (int r = 0; r < NR; ++r) {

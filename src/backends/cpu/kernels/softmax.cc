@@ -25,15 +25,22 @@ void softmax_row_scalar(const float* x, float* y, int64_t n, float scale) {
 }
 
 #if defined(__x86_64__)
-AUTOGLM_AVX2 void softmax_row_avx2(const float* x, float* y, int64_t n, float scale) {
+// max(x * scale) over the row.
+AUTOGLM_AVX2 float scaled_max_avx2(const float* x, int64_t n, float scale) {
   const __m256 vscale = _mm256_set1_ps(scale);
-  float max = -std::numeric_limits<float>::infinity();
+  __m256 vmax = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
   int64_t i = 0;
-  __m256 vmax = _mm256_set1_ps(max);
   for (; i + 8 <= n; i += 8)
     vmax = _mm256_max_ps(vmax, _mm256_mul_ps(_mm256_loadu_ps(x + i), vscale));
-  max = avx2::hmax(vmax);
+  float max = avx2::hmax(vmax);
   for (; i < n; ++i) max = std::max(max, x[i] * scale);
+  return max;
+}
+
+AUTOGLM_AVX2 void softmax_row_avx2(const float* x, float* y, int64_t n, float scale) {
+  const __m256 vscale = _mm256_set1_ps(scale);
+  const float max = scaled_max_avx2(x, n, scale);
+  int64_t i = 0;
   const __m256 vshift = _mm256_set1_ps(max);
   __m256 vsum = _mm256_setzero_ps();
   for (i = 0; i + 8 <= n; i += 8) {
@@ -60,13 +67,7 @@ AUTOGLM_AVX2 void softmax_row_avx2(const float* x, float* y, int64_t n, float sc
 AUTOGLM_AVX2 void softmax_row_ggml_avx2(const float* x, float* y, int64_t n, float scale) {
   const __m256 vscale = _mm256_set1_ps(scale);
   const int64_t n16 = n / 16 * 16;
-  float max = -std::numeric_limits<float>::infinity();
-  __m256 vmax = _mm256_set1_ps(max);
-  for (int64_t i = 0; i + 8 <= n; i += 8)
-    vmax = _mm256_max_ps(vmax, _mm256_mul_ps(_mm256_loadu_ps(x + i), vscale));
-  max = avx2::hmax(vmax);
-  for (int64_t i = n / 8 * 8; i < n; ++i) max = std::max(max, x[i] * scale);
-  const __m256 vshift = _mm256_set1_ps(max);
+  const __m256 vshift = _mm256_set1_ps(scaled_max_avx2(x, n, scale));
   // One 16-lane chunk of exponentials (lanes past n are -inf: probability 0) and its tree sum.
   const auto chunk = [&](const float* src, float* dst) AUTOGLM_AVX2 {
     // llama.cpp scales the row in one pass and subtracts the max in the next: the barrier

@@ -1,6 +1,6 @@
 // Causal attention over an F16 KV cache at SmolLM2-135M shapes (9 query heads, 3 KV heads, head
-// dim 64): one decode token over 512 cached positions, and a 512-token prefill from empty. The
-// cache is paged in 16-position blocks (the runtime's block size), mapped in order.
+// dim 64): one decode token over 128 or 512 cached positions, and a 512-token prefill from empty.
+// The cache is paged in 16-position blocks (the runtime's block size), mapped in order.
 #include <cmath>
 #include <numeric>
 
@@ -58,6 +58,8 @@ void run_attention(benchmark::State& state, int64_t n_tok, int64_t n_past) {
 }  // namespace
 
 void register_attention_benchmarks(cpu::Isa isa) {
+  register_at(isa, "attention/decode_ctx128",
+              [](benchmark::State& st) { run_attention(st, 1, 127); });
   register_at(isa, "attention/decode_ctx512",
               [](benchmark::State& st) { run_attention(st, 1, kCtx - 1); });
   register_at(isa, "attention/prefill512",

@@ -240,35 +240,42 @@ AUTOGLM_AVX2 inline void qk_rows8(const HeadJob& j, const float* q16, int64_t r0
   store_scores8<NQ>(j, s8, r0, n);
 }
 
-// p·V lanes: 16 for the batched order (lane l sums positions l, l+16, ...), 64 for a single
-// token, whose one-row order keeps four 16-lane accumulators: lane 16 c + l sums positions
-// 16 c + l + 64 m, and reduce_lanes adds the four as llama.cpp does.
-inline int64_t pv_lanes(const HeadJob& j) {
-  return j.single ? 64 : 16;
-}
-
-// lanes[g][l][d0, d0 + 8C): lane l's partial p·V sum (positions l, l + pv_lanes, ... in
-// increasing order) of head g, held in registers while the lane's rows stream past once for the
-// NQ heads.
-template <int NQ, int C>
-AUTOGLM_AVX2 inline void pv_slice(const HeadJob& j, int64_t d0, float* lanes) {
-  const int64_t hd = j.head_dim, nl = pv_lanes(j);
-  for (int64_t l = 0; l < nl; ++l) {
-    __m256 acc[NQ][C];
-    for (int g = 0; g < NQ; ++g)
-      for (int c = 0; c < C; ++c) acc[g][c] = _mm256_setzero_ps();
-    for (int64_t r = l; r < j.n_kv; r += nl) {
-      const auto* vr = reinterpret_cast<const uint16_t*>(j.v + j.rows[r] * j.v_row_bytes) + d0;
-      __m256 p[NQ];
-      for (int g = 0; g < NQ; ++g) p[g] = _mm256_broadcast_ss(j.scores + g * j.n_kv + r);
-      for (int c = 0; c < C; ++c) {
-        const __m256 v = avx2::load_f16(vr + 8 * c);
-        for (int g = 0; g < NQ; ++g) acc[g][c] = _mm256_fmadd_ps(p[g], v, acc[g][c]);
+// p·V leaves: leaf l of the 16-lane tree sums positions l, l + 16, l + 32, ... The batched
+// order is one FMA chain per leaf. A single token's one-row order keeps four accumulators,
+// accumulator c taking positions 16 c + l + 64 m, and adds them (0 + 2) + (1 + 3) into the
+// leaf; only the 16 leaves reach memory.
+// leaves[g][l][d0, d0 + 8C): leaf l's p·V sum of head g, with A accumulators per leaf, the
+// leaf's V rows read once for the NQ heads.
+template <int NQ, int A, int C>
+AUTOGLM_AVX2 inline void pv_slice(const HeadJob& j, int64_t d0, float* leaves) {
+  const int64_t hd = j.head_dim;
+  for (int64_t l = 0; l < 16; ++l) {
+    __m256 acc[A][NQ][C];
+    for (auto& a : acc)
+      for (auto& h : a)
+        for (auto& x : h) x = _mm256_setzero_ps();
+    for (int64_t base = l; base < j.n_kv; base += 16 * A) {
+      for (int a = 0; a < A && base + 16 * a < j.n_kv; ++a) {
+        const int64_t r = base + 16 * a;
+        const auto* vr = reinterpret_cast<const uint16_t*>(j.v + j.rows[r] * j.v_row_bytes) + d0;
+        __m256 p[NQ];
+        for (int g = 0; g < NQ; ++g) p[g] = _mm256_broadcast_ss(j.scores + g * j.n_kv + r);
+        for (int c = 0; c < C; ++c) {
+          const __m256 v = avx2::load_f16(vr + 8 * c);
+          for (int g = 0; g < NQ; ++g) acc[a][g][c] = _mm256_fmadd_ps(p[g], v, acc[a][g][c]);
+        }
       }
     }
-    for (int g = 0; g < NQ; ++g)
-      for (int c = 0; c < C; ++c)
-        _mm256_storeu_ps(lanes + (g * nl + l) * hd + d0 + 8 * c, acc[g][c]);
+    for (int g = 0; g < NQ; ++g) {
+      for (int c = 0; c < C; ++c) {
+        __m256 leaf = acc[0][g][c];
+        if constexpr (A == 4) {
+          leaf = _mm256_add_ps(_mm256_add_ps(acc[0][g][c], acc[2][g][c]),
+                               _mm256_add_ps(acc[1][g][c], acc[3][g][c]));
+        }
+        _mm256_storeu_ps(leaves + (g * 16 + l) * hd + d0 + 8 * c, leaf);
+      }
+    }
   }
 }
 
@@ -281,35 +288,24 @@ AUTOGLM_AVX2 void probs_f16(const HeadJob& j) {
   }
 }
 
-// Scratch for the lane partial sums of p·V: [n_q, pv_lanes, head_dim].
-float* lane_scratch(const HeadJob& j) {
+// Scratch for the p·V leaves: [n_q, 16, head_dim].
+float* leaf_scratch(const HeadJob& j) {
   thread_local std::vector<float> buf;
-  const auto n = static_cast<size_t>(j.n_q * pv_lanes(j) * j.head_dim);
+  const auto n = static_cast<size_t>(j.n_q * 16 * j.head_dim);
   if (buf.size() < n) buf.resize(n);
   return buf.data();
 }
 
-// out[g][d] = the sum of the 16 lanes of lanes[g][.][d] in the tree order.
-// Lane l of the 16 the tree adds, at one 8-wide slice: a single token's four accumulators
-// (lanes l, l+16, l+32, l+48 of at) first added (0 + 2) + (1 + 3).
-AUTOGLM_AVX2 inline __m256 tree_lane(const float* at, int64_t hd, bool single, int l) {
-  const __m256 a0 = _mm256_loadu_ps(at + l * hd);
-  if (!single) return a0;
-  return _mm256_add_ps(
-      _mm256_add_ps(a0, _mm256_loadu_ps(at + (l + 32) * hd)),
-      _mm256_add_ps(_mm256_loadu_ps(at + (l + 16) * hd), _mm256_loadu_ps(at + (l + 48) * hd)));
-}
-
-AUTOGLM_AVX2 void reduce_lanes(const HeadJob& j, const float* lanes) {
+// out[g][d] = the sum of the 16 leaves[g][.][d] in the tree order.
+AUTOGLM_AVX2 void reduce_leaves(const HeadJob& j, const float* leaves) {
   const int64_t hd = j.head_dim;
   for (int g = 0; g < j.n_q; ++g) {
-    const float* lg = lanes + g * pv_lanes(j) * hd;  // [pv_lanes, head_dim]
+    const float* lg = leaves + g * 16 * hd;  // [16, head_dim]
     for (int64_t d = 0; d < hd; d += 8) {
       const float* at = lg + d;
       __m256 s8[8];
-      for (int l = 0; l < 8; ++l) {
-        s8[l] = _mm256_add_ps(tree_lane(at, hd, j.single, l), tree_lane(at, hd, j.single, l + 8));
-      }
+      for (int l = 0; l < 8; ++l)
+        s8[l] = _mm256_add_ps(_mm256_loadu_ps(at + l * hd), _mm256_loadu_ps(at + (l + 8) * hd));
       __m256 s4[4];
       for (int l = 0; l < 4; ++l) s4[l] = _mm256_add_ps(s8[l], s8[l + 4]);
       const __m256 s2a = _mm256_add_ps(s4[0], s4[2]);
@@ -343,13 +339,22 @@ AUTOGLM_AVX2 inline void qk_rows8_single(const HeadJob& j, const float* q16, int
     const auto* kr = reinterpret_cast<const uint16_t*>(j.k + j.rows[r0 + i] * j.k_row_bytes);
     __m256 a[8];
     if (hd == 64) {  // one step: each product is its accumulator; the K row converts once
+      // Two F16 values multiply exactly in f32, so accumulators 0 + 2 (and 1 + 3), each one
+      // product, are one FMA onto the other's product: the same sum, half the instructions.
       __m256 k8[8];
       for (int c = 0; c < 8; ++c) k8[c] = avx2::load_f16(kr + 8 * c);
       for (int g = 0; g < NQ; ++g) {
-        for (int c = 0; c < 8; ++c) {
-          a[c] = _mm256_fmadd_ps(_mm256_loadu_ps(q16 + g * hd + 8 * c), k8[c], _mm256_setzero_ps());
+        const float* qg = q16 + g * hd;
+        __m256 h[2];  // half h: ((0 + 2) + (1 + 3)) of lanes 8 h .. 8 h + 7
+        for (int x = 0; x < 2; ++x) {
+          const __m256 s02 = _mm256_fmadd_ps(_mm256_loadu_ps(qg + 32 + 8 * x), k8[4 + x],
+                                             _mm256_mul_ps(_mm256_loadu_ps(qg + 8 * x), k8[x]));
+          const __m256 s13 =
+              _mm256_fmadd_ps(_mm256_loadu_ps(qg + 48 + 8 * x), k8[6 + x],
+                              _mm256_mul_ps(_mm256_loadu_ps(qg + 16 + 8 * x), k8[2 + x]));
+          h[x] = _mm256_add_ps(s02, s13);
         }
-        s8[g][i] = fold_accumulators(a);
+        s8[g][i] = _mm256_add_ps(h[0], h[1]);
       }
       continue;
     }
@@ -377,6 +382,22 @@ AUTOGLM_AVX2 inline void qk_rows8_single(const HeadJob& j, const float* q16, int
   }
 }
 
+// Registers per slice of the p·V loops: A * NQ * C accumulators within `budget`, C <= cap.
+constexpr int pv_width(int a, int nq, int budget, int cap) {
+  const int c = budget / (a * nq) < cap ? budget / (a * nq) : cap;
+  return c >= 8 ? 8 : c >= 4 ? 4 : c >= 2 ? 2 : 1;
+}
+
+// All of p·V in slices as wide as the 16 registers allow: A * NQ * C accumulators, the V slice
+// and NQ p's, at most 64 elements wide.
+template <int NQ, int A>
+AUTOGLM_AVX2 void pv_avx2(const HeadJob& j, float* leaves) {
+  constexpr int kC = pv_width(A, NQ, 12, 8);
+  int64_t d0 = 0;
+  for (; d0 + 8 * kC <= j.head_dim; d0 += 8 * kC) pv_slice<NQ, A, kC>(j, d0, leaves);
+  for (; d0 < j.head_dim; d0 += 8) pv_slice<NQ, A, 1>(j, d0, leaves);
+}
+
 // NQ query heads of one GQA group: each K and V row is read once for all of them.
 template <int NQ>
 AUTOGLM_AVX2 void group_avx2_lanes16(const HeadJob& j) {
@@ -392,13 +413,13 @@ AUTOGLM_AVX2 void group_avx2_lanes16(const HeadJob& j) {
     }
   }
   probs_f16(j);
-  float* lanes = lane_scratch(j);
-  // Slices as wide as the 16 registers allow: NQ * C accumulators, the V slice and NQ p's.
-  constexpr int kC = NQ == 1 ? 8 : NQ <= 3 ? 4 : 2;
-  int64_t d0 = 0;
-  for (; d0 + 8 * kC <= hd; d0 += 8 * kC) pv_slice<NQ, kC>(j, d0, lanes);
-  for (; d0 < hd; d0 += 16) pv_slice<NQ, 2>(j, d0, lanes);
-  reduce_lanes(j, lanes);
+  float* leaves = leaf_scratch(j);
+  if (j.single) {
+    pv_avx2<NQ, 4>(j, leaves);
+  } else {
+    pv_avx2<NQ, 1>(j, leaves);
+  }
+  reduce_leaves(j, leaves);
 }
 
 // ---- AVX-512: the same operations, 16 lanes to a register ----
@@ -457,26 +478,47 @@ AUTOGLM_AVX512_F16 inline void qk_rows8_avx512(const HeadJob& j, const float* q1
   store_scores8<NQ>(j, s8, r0, n);
 }
 
-template <int NQ, int C>
-AUTOGLM_AVX512_F16 inline void pv_slice_avx512(const HeadJob& j, int64_t d0, float* lanes) {
-  const int64_t hd = j.head_dim, nl = pv_lanes(j);
-  for (int64_t l = 0; l < nl; ++l) {
-    __m512 acc[NQ][C];
-    for (int g = 0; g < NQ; ++g)
-      for (int c = 0; c < C; ++c) acc[g][c] = _mm512_setzero_ps();
-    for (int64_t r = l; r < j.n_kv; r += nl) {
-      const auto* vr = reinterpret_cast<const uint16_t*>(j.v + j.rows[r] * j.v_row_bytes) + d0;
-      __m512 p[NQ];
-      for (int g = 0; g < NQ; ++g) p[g] = _mm512_set1_ps(j.scores[g * j.n_kv + r]);
-      for (int c = 0; c < C; ++c) {
-        const __m512 v = load16_f16(vr + 16 * c);
-        for (int g = 0; g < NQ; ++g) acc[g][c] = _mm512_fmadd_ps(p[g], v, acc[g][c]);
+// pv_slice with 16 elements to a register.
+template <int NQ, int A, int C>
+AUTOGLM_AVX512_F16 inline void pv_slice_avx512(const HeadJob& j, int64_t d0, float* leaves) {
+  const int64_t hd = j.head_dim;
+  for (int64_t l = 0; l < 16; ++l) {
+    __m512 acc[A][NQ][C];
+    for (auto& a : acc)
+      for (auto& h : a)
+        for (auto& x : h) x = _mm512_setzero_ps();
+    for (int64_t base = l; base < j.n_kv; base += 16 * A) {
+      for (int a = 0; a < A && base + 16 * a < j.n_kv; ++a) {
+        const int64_t r = base + 16 * a;
+        const auto* vr = reinterpret_cast<const uint16_t*>(j.v + j.rows[r] * j.v_row_bytes) + d0;
+        __m512 p[NQ];
+        for (int g = 0; g < NQ; ++g) p[g] = _mm512_set1_ps(j.scores[g * j.n_kv + r]);
+        for (int c = 0; c < C; ++c) {
+          const __m512 v = load16_f16(vr + 16 * c);
+          for (int g = 0; g < NQ; ++g) acc[a][g][c] = _mm512_fmadd_ps(p[g], v, acc[a][g][c]);
+        }
       }
     }
-    for (int g = 0; g < NQ; ++g)
-      for (int c = 0; c < C; ++c)
-        _mm512_storeu_ps(lanes + (g * nl + l) * hd + d0 + 16 * c, acc[g][c]);
+    for (int g = 0; g < NQ; ++g) {
+      for (int c = 0; c < C; ++c) {
+        __m512 leaf = acc[0][g][c];
+        if constexpr (A == 4) {
+          leaf = _mm512_add_ps(_mm512_add_ps(acc[0][g][c], acc[2][g][c]),
+                               _mm512_add_ps(acc[1][g][c], acc[3][g][c]));
+        }
+        _mm512_storeu_ps(leaves + (g * 16 + l) * hd + d0 + 16 * c, leaf);
+      }
+    }
   }
+}
+
+// pv_avx2 with the 32 registers of AVX-512.
+template <int NQ, int A>
+AUTOGLM_AVX512_F16 void pv_avx512(const HeadJob& j, float* leaves) {
+  constexpr int kC = pv_width(A, NQ, 24, 4);
+  int64_t d0 = 0;
+  for (; d0 + 16 * kC <= j.head_dim; d0 += 16 * kC) pv_slice_avx512<NQ, A, kC>(j, d0, leaves);
+  for (; d0 < j.head_dim; d0 += 16) pv_slice_avx512<NQ, A, 1>(j, d0, leaves);
 }
 
 template <int NQ>
@@ -493,13 +535,13 @@ AUTOGLM_AVX512_F16 void group_avx512_lanes16(const HeadJob& j) {
     }
   }
   probs_f16(j);
-  float* lanes = lane_scratch(j);
-  // Slices as wide as the 32 registers allow: NQ * C accumulators, the V slice and NQ p's.
-  constexpr int kC = NQ <= 2 ? 8 : 4;
-  int64_t d0 = 0;
-  for (; d0 + 16 * kC <= hd; d0 += 16 * kC) pv_slice_avx512<NQ, kC>(j, d0, lanes);
-  for (; d0 < hd; d0 += 16) pv_slice_avx512<NQ, 1>(j, d0, lanes);
-  reduce_lanes(j, lanes);
+  float* leaves = leaf_scratch(j);
+  if (j.single) {
+    pv_avx512<NQ, 4>(j, leaves);
+  } else {
+    pv_avx512<NQ, 1>(j, leaves);
+  }
+  reduce_leaves(j, leaves);
 }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop

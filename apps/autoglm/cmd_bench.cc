@@ -213,7 +213,11 @@ int bench_engine(BenchArgs a) {
   auto tok = tokenizer::Tokenizer::from_gguf((*model)->file());
   if (!tok.ok()) return report(tok.status());
   serve::EngineOptions o;
-  o.threads = a.model.threads;
+  o.threads = cfg->threads;
+  o.backend = cfg->backend;
+  o.fallback = cfg->fallback_policy;
+  o.alignment = cfg->memory_alignment;
+  o.int8_block_sums = cfg->precision == "int8";
   o.kv_dtype = *kv_dtype;
   o.n_ctx = a.model.ctx > 0 ? a.model.ctx : a.prompt_len + a.gen_len;
   // Room for every stream at once: the bench measures batching, not preemption.

@@ -130,6 +130,7 @@ int serve_main(const ServeArgs& a) {
   engine.backend = cfg->backend;
   engine.fallback = cfg->fallback_policy;
   engine.alignment = cfg->memory_alignment;
+  engine.int8_block_sums = cfg->precision == "int8";
   engine.kv_dtype = *kv_dtype;
   engine.n_ctx = a.ctx;
   engine.kv_tokens = a.kv_tokens;

@@ -38,7 +38,11 @@ void ModelFlags::add_config(CLI::App& app) {
   app.add_option("--backend", backend,
                  "auto, a backend name, or a priority list like opencl,cpu (default cpu; see "
                  "`autoglm devices`)");
-  app.add_option("--precision", precision, "auto, f32, f16, bf16 or int8 (default auto)");
+  app.add_option(
+      "--precision", precision,
+      "auto, f32 or f16 (the KV cache's type; auto: the device's choice), or int8: auto's KV with "
+      "quantized matmuls summing each block as integers, faster, last bits differ from llama.cpp "
+      "(CPU with AVX-512 VNNI). bf16 is refused (default auto)");
   app.add_option("--fallback-policy", fallback_policy,
                  "Where an op no chosen device supports runs: cpu (default) or error");
   app.add_option("--memory-alignment", memory_alignment,
@@ -100,6 +104,7 @@ Result<Loaded> load(const ModelFlags& flags, bool verbose) {
   so.backend = cfg.backend;
   so.fallback = cfg.fallback_policy;
   so.alignment = cfg.memory_alignment;
+  so.int8_block_sums = cfg.precision == "int8";
   AUTOGLM_ASSIGN_OR_RETURN(so.kv_dtype, runtime::kv_dtype_for(cfg));
   AUTOGLM_ASSIGN_OR_RETURN(l.session, runtime::Session::create(*l.model, so));
   if (verbose) {

@@ -1,7 +1,7 @@
 // Matmul at SmolLM2-135M shapes: GEMV (one token, decode), GEMM of 16 tokens (a batched decode
 // step of 16 streams) and of 512 tokens (prefill) for each weight type, on plain and, where the
-// level has them, packed weights (packed_matmul.h). Each iteration is the whole op: activation
-// conversion, then the matmul.
+// level has them, packed weights in both sum orders (packed_matmul.h). Each iteration is the whole
+// op: activation conversion, then the matmul.
 #include <map>
 #include <tuple>
 
@@ -49,8 +49,12 @@ const std::vector<uint8_t>& weights(DType type, int64_t n_out, int64_t k) {
   return it->second;
 }
 
-void run_matmul(benchmark::State& state, DType type, const Shape& s, int64_t n_tok, bool packed) {
+// The plain kernels, or the packed ones in either sum order.
+enum class Kernel { Plain, PackedLanes, PackedBlocks };
+
+void run_matmul(benchmark::State& state, DType type, const Shape& s, int64_t n_tok, Kernel kernel) {
   const std::vector<uint8_t>& w = weights(type, s.n_out, s.k);
+  const bool packed = kernel != Kernel::Plain;
   cpu::PackedWeight pw;
   if (packed) {
     if (!cpu::packed_matmul_supports(type, s.k)) {
@@ -60,6 +64,7 @@ void run_matmul(benchmark::State& state, DType type, const Shape& s, int64_t n_t
     pw = cpu::alloc_packed_weight(type, s.n_out, s.k);
     cpu::pack_weight_groups(pw, w.data(), dtype_row_bytes(type, s.k), 0,
                             (s.n_out + cpu::kPackRows - 1) / cpu::kPackRows);
+    pw.order = kernel == Kernel::PackedBlocks ? cpu::SumOrder::Blocks : cpu::SumOrder::Lanes;
   }
   const DType act = cpu::matmul_activation_type(type);
   const std::vector<float> x = random_floats(static_cast<size_t>(n_tok * s.k), 11);  // [n_tok, k]
@@ -85,17 +90,19 @@ void register_matmul_benchmarks(cpu::Isa isa) {
   for (DType type : kWeightTypes) {
     const std::string t(dtype_name(type));
     const bool quantized = type != DType::F16;
-    for (bool packed : {false, true}) {
-      if (packed && !quantized) continue;
-      const std::string suffix = packed ? "_packed/" : "/";
+    for (Kernel kernel : {Kernel::Plain, Kernel::PackedLanes, Kernel::PackedBlocks}) {
+      if (kernel != Kernel::Plain && !quantized) continue;
+      const std::string suffix = kernel == Kernel::Plain         ? "/"
+                                 : kernel == Kernel::PackedLanes ? "_packed/"
+                                                                 : "_packed_blocks/";
       for (const Shape& s : kGemvShapes) {
         register_at(isa, "gemv" + suffix + t + "/" + s.name,
-                    [=](benchmark::State& st) { run_matmul(st, type, s, 1, packed); });
+                    [=](benchmark::State& st) { run_matmul(st, type, s, 1, kernel); });
       }
       for (const Shape& s : kGemmShapes) {
         for (int64_t n_tok : {kBatchTokens, kPrefillTokens}) {
           register_at(isa, "gemm" + std::to_string(n_tok) + suffix + t + "/" + s.name,
-                      [=](benchmark::State& st) { run_matmul(st, type, s, n_tok, packed); });
+                      [=](benchmark::State& st) { run_matmul(st, type, s, n_tok, kernel); });
         }
       }
     }

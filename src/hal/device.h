@@ -25,6 +25,9 @@ struct DeviceProps {
   // matmul_activation_type says, whatever the precision).
   DType preferred_kv = DType::F16;
   std::string precision_note;
+  // `precision: int8` is implemented: quantized matmuls can add each block's integer products
+  // exactly before scaling (faster; not bit-identical to llama.cpp's lane order).
+  bool int8_block_sums = false;
 };
 
 class Buffer {

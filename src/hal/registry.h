@@ -15,6 +15,7 @@ namespace autoglm::hal {
 struct DeviceOptions {
   int threads = 0;       // 0: physical cores
   size_t alignment = 0;  // minimum buffer alignment in bytes (a power of two); 0: the device's
+  bool int8_block_sums = false;  // precision int8, where DeviceProps::int8_block_sums
 };
 
 using DeviceFactory = std::function<Result<std::unique_ptr<Device>>(const DeviceOptions&)>;

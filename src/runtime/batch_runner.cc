@@ -126,6 +126,7 @@ Result<std::unique_ptr<BatchRunner>> BatchRunner::create(const model::Model& mod
   hal::DeviceOptions dopts;
   dopts.threads = opts.threads;
   dopts.alignment = opts.alignment;
+  dopts.int8_block_sums = opts.int8_block_sums;
   AUTOGLM_ASSIGN_OR_RETURN(auto names, resolve_backends(opts.backend));
   sched::PlacementOptions po;
   po.policy = opts.fallback;

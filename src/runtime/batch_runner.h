@@ -27,8 +27,9 @@ struct RunnerOptions {
   // priority list ("opencl,cpu"). Each op runs on the first device that supports it.
   std::string backend = "cpu";
   sched::FallbackPolicy fallback = sched::FallbackPolicy::Cpu;  // for ops none of them supports
-  size_t alignment = 0;  // minimum device buffer alignment; 0: each device's own
-  bool fuse = true;      // fusion passes, where every chosen device runs the fused ops
+  size_t alignment = 0;          // minimum device buffer alignment; 0: each device's own
+  bool fuse = true;              // fusion passes, where every chosen device runs the fused ops
+  bool int8_block_sums = false;  // precision int8 (hal::DeviceOptions::int8_block_sums)
 };
 
 // The tokens one sequence adds in a step.

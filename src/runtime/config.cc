@@ -28,11 +28,15 @@ bool parse_number(std::string_view text, T& out) {
   return ec == std::errc() && p == end;
 }
 
-// precision bf16 and int8: valid values no kernel implements yet.
-Status unimplemented_precision(std::string_view precision, const std::string& where) {
-  return error(ErrorCode::Unsupported,
-               "config key 'precision': '" + std::string(precision) + "' is not implemented by " +
-                   where + " (accepted: auto, f32, f16; for an 8-bit KV cache set kv_dtype q8_0)");
+// precision bf16 (everywhere) and int8 (on devices without integer block sums): valid values
+// no kernel of `where` implements.
+Status unimplemented_precision(std::string_view precision, const std::string& where,
+                               bool int8_here) {
+  std::string accepted = int8_here ? "auto, f32, f16, int8" : "auto, f32, f16";
+  if (!int8_here && precision == "int8") accepted += "; int8 needs a CPU with AVX-512 VNNI";
+  return error(ErrorCode::Unsupported, "config key 'precision': '" + std::string(precision) +
+                                           "' is not implemented by " + where + " (accepted: " +
+                                           accepted + "; for an 8-bit KV cache set kv_dtype q8_0)");
 }
 
 constexpr const char* kKvDtypes = "auto, f16, f32, q8_0";
@@ -131,17 +135,21 @@ Status apply_config_env(RuntimeConfig& c) {
 }
 
 Result<DType> kv_dtype_for(const RuntimeConfig& c) {
-  if (c.precision != "auto" && c.precision != "f16" && c.precision != "f32")
-    return unimplemented_precision(c.precision, "this build's devices");
+  if (c.precision == "bf16")
+    return unimplemented_precision(c.precision, "this build's devices", false);
+  std::optional<PrecisionChoice> choice;
+  // int8 is a matmul order, checked on the device whatever KV type is asked for.
+  if (c.precision == "int8" || (c.precision == "auto" && c.kv_dtype == "auto")) {
+    AUTOGLM_ASSIGN_OR_RETURN(auto dev, kv_cache_device(c));
+    AUTOGLM_ASSIGN_OR_RETURN(choice, choose_precision(c.precision, *dev));
+  }
   if (c.kv_dtype != "auto") {
     if (const auto t = kv_type_named(c.kv_dtype)) return *t;
     return invalid("kv_dtype", c.kv_dtype, kKvDtypes);
   }
   if (c.precision == "f16") return DType::F16;
   if (c.precision == "f32") return DType::F32;
-  AUTOGLM_ASSIGN_OR_RETURN(auto dev, kv_cache_device(c));
-  AUTOGLM_ASSIGN_OR_RETURN(PrecisionChoice choice, choose_precision(c.precision, *dev));
-  return choice.kv;
+  return choice->kv;
 }
 
 Result<PrecisionChoice> choose_precision(std::string_view precision, const hal::Device& d) {
@@ -154,17 +162,22 @@ Result<PrecisionChoice> choose_precision(std::string_view precision, const hal::
     return error(ErrorCode::Unsupported,
                  "no KV cache here: attention does not run on '" + p.name + "'");
   }
-  if (precision == "auto") {
+  if (precision == "auto" || (precision == "int8" && p.int8_block_sums)) {
     if (!has(p.preferred_kv)) {
       return error(ErrorCode::Internal, "device '" + p.name + "' prefers a " +
                                             std::string(dtype_name(p.preferred_kv)) +
                                             " KV cache that its kernels do not implement");
     }
+    if (precision == "int8") {
+      return PrecisionChoice{p.preferred_kv,
+                             "int8: each block's 8-bit products add up exactly as integers before "
+                             "one f32 scale (fastest; last bits differ from llama.cpp's order)"};
+    }
     return PrecisionChoice{p.preferred_kv, p.precision_note};
   }
   const DType asked = precision == "f16" ? DType::F16 : DType::F32;
   if ((precision != "f16" && precision != "f32") || !has(asked))
-    return unimplemented_precision(precision, "device '" + p.name + "'");
+    return unimplemented_precision(precision, "device '" + p.name + "'", p.int8_block_sums);
   return PrecisionChoice{asked, "set by precision"};
 }
 

@@ -43,8 +43,9 @@ struct PrecisionChoice {
 };
 
 // auto: the device's preferred KV type (hal::DeviceProps::preferred_kv); f16 and f32: that
-// type. Unsupported, naming the key and the values the device accepts, when its kernels do not
-// store and read the type: bf16 and int8 on every device of this build.
+// type; int8: the preferred KV type, with quantized matmuls in integer block sums. Unsupported,
+// naming the key and the values the device accepts, when its kernels do not implement it: bf16
+// on every device of this build, int8 where DeviceProps::int8_block_sums is false.
 Result<PrecisionChoice> choose_precision(std::string_view precision, const hal::Device& d);
 
 // The device that holds the KV cache: the first of c.backend (then the fallback CPU) that stores
@@ -52,9 +53,9 @@ Result<PrecisionChoice> choose_precision(std::string_view precision, const hal::
 // second creation cheap).
 Result<std::unique_ptr<hal::Device>> kv_cache_device(const RuntimeConfig& c);
 
-// The KV-cache type: kv_dtype when it is not auto; else precision f16 or f32 as named, auto as
-// choose_precision picks on kv_cache_device(c). Precision bf16 and int8 are Unsupported, naming
-// the key and the accepted values, whatever kv_dtype says.
+// The KV-cache type: kv_dtype when it is not auto; else precision f16 or f32 as named, auto and
+// int8 as choose_precision picks on kv_cache_device(c). A precision that device does not
+// implement (bf16; int8 without integer block sums) is Unsupported whatever kv_dtype says.
 Result<DType> kv_dtype_for(const RuntimeConfig& c);
 
 }  // namespace autoglm::runtime

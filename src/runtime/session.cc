@@ -24,6 +24,7 @@ Result<std::unique_ptr<Session>> Session::create(const model::Model& model,
   ro.backend = opts.backend;
   ro.fallback = opts.fallback;
   ro.alignment = opts.alignment;
+  ro.int8_block_sums = opts.int8_block_sums;
   AUTOGLM_ASSIGN_OR_RETURN(s->runner_, BatchRunner::create(model, ro));
   s->blocks_.resize(static_cast<size_t>(ro.n_blocks));
   for (size_t i = 0; i < s->blocks_.size(); ++i) s->blocks_[i] = static_cast<int32_t>(i);

@@ -20,6 +20,7 @@ struct SessionOptions {
   std::string backend = "cpu";  // see RunnerOptions::backend
   sched::FallbackPolicy fallback = sched::FallbackPolicy::Cpu;
   size_t alignment = 0;
+  bool int8_block_sums = false;  // see RunnerOptions
 };
 
 class Session {

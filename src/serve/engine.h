@@ -34,6 +34,7 @@ struct EngineOptions {
   std::string backend = "cpu";  // see runtime::RunnerOptions::backend
   sched::FallbackPolicy fallback = sched::FallbackPolicy::Cpu;
   size_t alignment = 0;           // minimum device buffer alignment; 0: each device's own
+  bool int8_block_sums = false;   // precision int8 (see runtime::RunnerOptions)
   int64_t max_batch = 32;         // running sequences at most
   int64_t max_step_tokens = 512;  // token budget of one step (prefill chunks + decode tokens)
   size_t max_queue = 256;         // waiting requests at most; beyond that submit fails QueueFull

@@ -82,6 +82,7 @@ Result<std::unique_ptr<EngineCore>> EngineCore::create(Engine* owner, const mode
   ro.backend = o.backend;
   ro.fallback = o.fallback;
   ro.alignment = o.alignment;
+  ro.int8_block_sums = o.int8_block_sums;
   std::unique_ptr<EngineCore> c(new EngineCore(owner, model, tok, o));
   AUTOGLM_ASSIGN_OR_RETURN(c->runner_, runtime::BatchRunner::create(model, ro));
   // One decode step before serving builds the decode plan and lets backends prepare their

@@ -79,8 +79,8 @@ bool kv_cache_type(DType t, int64_t elems) {
 
 }  // namespace
 
-CpuDevice::CpuDevice(int threads, size_t alignment)
-    : pool_(threads), buffer_type_(new HostBufferType(alignment)) {}
+CpuDevice::CpuDevice(int threads, size_t alignment, bool block_sums)
+    : pool_(threads), buffer_type_(new HostBufferType(alignment)), block_sums_(block_sums) {}
 
 hal::DeviceProps CpuDevice::props() const {
   hal::DeviceProps p;
@@ -94,6 +94,7 @@ hal::DeviceProps CpuDevice::props() const {
   p.threads = pool_.size();
   p.preferred_kv = DType::F16;
   p.precision_note = precision_note(active_isa());
+  p.int8_block_sums = packed_matmul_available();
   return p;
 }
 
@@ -136,12 +137,13 @@ hal::BufferType& CpuDevice::buffer_type() {
 }
 
 std::unique_ptr<hal::Stream> CpuDevice::create_stream() {
-  return std::make_unique<CpuStream>(pool_);
+  return std::make_unique<CpuStream>(pool_, block_sums_ ? SumOrder::Blocks : SumOrder::Lanes);
 }
 
 void register_cpu_backend(hal::Registry& r) {
   r.add({"cpu", 0, [](const hal::DeviceOptions& o) -> Result<std::unique_ptr<hal::Device>> {
-           return std::unique_ptr<hal::Device>(new CpuDevice(o.threads, o.alignment));
+           return std::unique_ptr<hal::Device>(
+               new CpuDevice(o.threads, o.alignment, o.int8_block_sums));
          }});
 }
 

@@ -11,8 +11,9 @@ namespace autoglm::cpu {
 
 class CpuDevice : public hal::Device {
  public:
-  // alignment: minimum for buffers (0: the kernels' default).
-  explicit CpuDevice(int threads, size_t alignment = 0);
+  // alignment: minimum for buffers (0: the kernels' default); block_sums: precision int8 (the
+  // packed kernels in SumOrder::Blocks).
+  explicit CpuDevice(int threads, size_t alignment = 0, bool block_sums = false);
   hal::DeviceProps props() const override;
   bool supports(const graph::Graph& g, const graph::Node& n) const override;
   hal::BufferType& buffer_type() override;
@@ -21,6 +22,7 @@ class CpuDevice : public hal::Device {
  private:
   ThreadPool pool_;
   std::unique_ptr<hal::BufferType> buffer_type_;
+  bool block_sums_;
 };
 
 // Adds "cpu" to the registry (called by the runtime at startup; static libraries would drop a

@@ -53,6 +53,7 @@ const PackedWeight* CpuStream::packed(const hal::TensorRef& w) {
   if (auto it = packed_.find(w.data); it != packed_.end()) return &it->second;
   PackedWeight p = alloc_packed_weight(w.desc.dtype, n_out, k);
   if (!p.data) return nullptr;
+  p.order = order_;
   const auto row_bytes = static_cast<size_t>(w.desc.strides[1]);
   const int64_t groups = (n_out + kPackRows - 1) / kPackRows;
   // Slices of ~2 MB, each released once packed, so the two copies never coexist in full.

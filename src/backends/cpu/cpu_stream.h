@@ -13,7 +13,8 @@ namespace autoglm::cpu {
 
 class CpuStream : public hal::Stream {
  public:
-  explicit CpuStream(ThreadPool& pool) : pool_(pool) {}
+  // order: how the packed kernels sum (SumOrder::Blocks for precision int8).
+  CpuStream(ThreadPool& pool, SumOrder order) : pool_(pool), order_(order) {}
   Status compute(const hal::SplitExec& split) override;
   void synchronize() override {}  // compute() is synchronous on the CPU
 
@@ -33,6 +34,7 @@ class CpuStream : public hal::Stream {
   static constexpr int kPartsPerThread = 4;
 
   ThreadPool& pool_;
+  SumOrder order_;
   AlignedPtr scratch_;  // matmul activations; grows to the largest need, then is reused
   size_t scratch_bytes_ = 0;
   // What scratch_ holds: the quantized copy of one input, reused by the matmuls that follow it

@@ -99,14 +99,36 @@ TEST(Config, PrecisionsWithoutAKvTypeAreRefusedClearly) {
   EXPECT_EQ(kv.status().code(), ErrorCode::Unsupported);
   EXPECT_NE(kv.status().message().find("config key 'precision': 'bf16'"), std::string::npos);
   EXPECT_NE(kv.status().message().find("accepted: auto, f32, f16"), std::string::npos);
-  // An explicit KV type does not make an activation precision no kernel has acceptable.
-  ASSERT_TRUE(set_config_value(c, "precision", "int8").ok());
+  // An explicit KV type does not make a precision no kernel has acceptable.
   ASSERT_TRUE(set_config_value(c, "kv_dtype", "q8_0").ok());
   EXPECT_EQ(kv_dtype_for(c).status().code(), ErrorCode::Unsupported);
   cpu::CpuDevice cpu(1);
   auto on_cpu = choose_precision("bf16", cpu);
   ASSERT_FALSE(on_cpu.ok());
   EXPECT_NE(on_cpu.status().message().find("device 'cpu'"), std::string::npos);
+}
+
+// int8 is the packed kernels' integer block sums: where they run it keeps auto's KV type (or the
+// one asked for); elsewhere it is refused, saying what it needs.
+TEST(Config, Int8RunsWhereTheCpuHasIntegerBlockSums) {
+  RuntimeConfig c;
+  ASSERT_TRUE(set_config_value(c, "precision", "int8").ok());
+  cpu::CpuDevice cpu(1);
+  auto kv = kv_dtype_for(c);
+  auto on_cpu = choose_precision("int8", cpu);
+  if (cpu.props().int8_block_sums) {
+    ASSERT_TRUE(kv.ok()) << kv.status().to_string();
+    EXPECT_EQ(*kv, DType::F16);
+    ASSERT_TRUE(on_cpu.ok());
+    EXPECT_NE(on_cpu->why.find("integers"), std::string::npos);
+    ASSERT_TRUE(set_config_value(c, "kv_dtype", "q8_0").ok());
+    EXPECT_EQ(*kv_dtype_for(c), DType::Q8_0);
+  } else {
+    ASSERT_FALSE(kv.ok());
+    EXPECT_EQ(kv.status().code(), ErrorCode::Unsupported);
+    EXPECT_NE(kv.status().message().find("AVX-512 VNNI"), std::string::npos);
+    EXPECT_FALSE(on_cpu.ok());
+  }
 }
 
 // A CPU device that reports another preferred KV type, as a device without fast f16 does.

@@ -66,15 +66,18 @@ void pack_block(DType wtype, const uint8_t* w, size_t w_row_bytes, int64_t n_row
 
 }  // namespace
 
-bool packed_matmul_supports(DType wtype, int64_t k) {
+bool packed_matmul_available() {
 #if defined(__x86_64__)
   const Isa isa = active_isa();
-  return has_avx512(isa) && has_vnni(isa) && packed_block_bytes(wtype) != 0 && k > 0 &&
-         k % 32 == 0 && k <= kMaxPackedK;
+  return has_avx512(isa) && has_vnni(isa);
 #else
-  (void)wtype, (void)k;
   return false;
 #endif
+}
+
+bool packed_matmul_supports(DType wtype, int64_t k) {
+  return packed_matmul_available() && packed_block_bytes(wtype) != 0 && k > 0 && k % 32 == 0 &&
+         k <= kMaxPackedK;
 }
 
 size_t packed_group_bytes(DType wtype, int64_t n_blocks) {
@@ -130,6 +133,7 @@ void packed_matmul(const PackedWeight& p, const void* xq, int64_t n_tok, float* 
   a.xrb = dtype_row_bytes(matmul_activation_type(p.dtype), p.k);
   a.y = y;
   a.ys = y_stride;
+  a.order = p.order;
   avx512::packed_matmul_range(a, g0, g1, t0, t1);
 #else
   (void)p, (void)xq, (void)n_tok, (void)y, (void)y_stride, (void)ith, (void)nth;

@@ -60,10 +60,10 @@ struct Q8_0Kernel {
 
 // The chunk's activation scales as f32, block-major ([b * nt + t]), and what each block adds:
 // Q8_1's d*sum(q) (for the weights' minimum), or for offset-stored weights -offset times the sum
-// of each group of 4 activations ([(b * nt + t) * 8 + g]).
+// of each group of 4 activations ([(b * nt + t) * 8 + g]) and of the whole block ([b * nt + t]).
 template <class K>
 void prepare_activations(const uint8_t* x, size_t xrb, int64_t nt, int64_t nb, float* xd, float* xs,
-                         int32_t* corr) {
+                         int32_t* corr, int32_t* corr_sum) {
   using XB = typename K::XBlock;
   for (int64_t t = 0; t < nt; ++t) {
     const XB* row = reinterpret_cast<const XB*>(x + t * xrb);
@@ -76,7 +76,9 @@ void prepare_activations(const uint8_t* x, size_t xrb, int64_t nt, int64_t nb, f
         const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row[b].qs));
         const __m256i pairs = _mm256_maddubs_epi16(_mm256_set1_epi8(1), q);
         const __m256i quads = _mm256_madd_epi16(pairs, _mm256_set1_epi16(-K::kOffset));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(corr + (b * nt + t) * 8), quads);
+        int32_t* c = corr + (b * nt + t) * 8;
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(c), quads);
+        corr_sum[b * nt + t] = c[0] + c[1] + c[2] + c[3] + c[4] + c[5] + c[6] + c[7];
       }
     }
   }
@@ -143,6 +145,50 @@ void tile(const uint8_t* wg, const uint8_t* x, size_t xrb, int64_t nb, const flo
   }
 }
 
+// tile() with SumOrder::Blocks: a block's 32 products of a (row, token) add up as integers (two
+// chains of four vpdpbusd, exact) before its one f32 multiply-add; each token on its own, so
+// results do not depend on NT either. About half the f32 work of the lane order.
+template <class K, int NT>
+void tile_blocks(const uint8_t* wg, const uint8_t* x, size_t xrb, int64_t nb, const float* xd,
+                 const float* xs, const int32_t* corr_sum, int64_t xstride, float* y, int64_t ys,
+                 __mmask16 store_mask) {
+  using XB = typename K::XBlock;
+  __m512 acc[NT], mins[NT];
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) acc[t] = mins[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = wg + b * K::kBlockBytes;
+    __m512i q[8];
+    K::load(blk, q);
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) {
+      const int8_t* xq = reinterpret_cast<const XB*>(x + t * xrb)[b].qs;
+      __m512i even =
+          K::kOffset ? _mm512_set1_epi32(corr_sum[b * xstride + t]) : _mm512_setzero_si512();
+      __m512i odd = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (int g = 0; g < 8; g += 2) {
+        even = _mm512_dpbusd_epi32(even, q[g], _mm512_set1_epi32(load_i32(xq + 4 * g)));
+        odd = _mm512_dpbusd_epi32(odd, q[g + 1], _mm512_set1_epi32(load_i32(xq + 4 * g + 4)));
+      }
+      const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(xd[b * xstride + t]));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(even, odd)), scale, acc[t]);
+      if constexpr (K::kHasMin) {
+        const __m512 mw =
+            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2 * kRows)));
+        mins[t] = _mm512_fmadd_ps(mw, _mm512_set1_ps(xs[b * xstride + t]), mins[t]);
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) {
+    __m512 sum = acc[t];
+    if constexpr (K::kHasMin) sum = _mm512_add_ps(sum, mins[t]);
+    _mm512_mask_storeu_ps(y + t * ys, store_mask, sum);
+  }
+}
+
 template <class K>
 void run(const PackedArgs& a, int64_t g0, int64_t g1, int64_t t0, int64_t t1) {
   const int64_t nb = a.k / 32;
@@ -151,27 +197,49 @@ void run(const PackedArgs& a, int64_t g0, int64_t g1, int64_t t0, int64_t t1) {
   alignas(64) float xd[kScaleEntries];
   alignas(64) float xs[K::kHasMin ? kScaleEntries : 1];
   alignas(64) int32_t corr[K::kOffset ? 8 * kScaleEntries : 1];
-  constexpr int kNT = 2;
+  alignas(64) int32_t corr_sum[K::kOffset ? kScaleEntries : 1];
+  // Tokens per tile: the lane order's 8 accumulators per token leave registers for 2, the
+  // block order's 2 for 4.
+  const bool blocks = a.order == SumOrder::Blocks;
+  const int64_t nt_tile = blocks ? 4 : 2;
   for (int64_t c0 = t0; c0 < t1; c0 += chunk) {
     const int64_t c1 = min_i64(t1, c0 + chunk);
     const int64_t nt = c1 - c0;
-    prepare_activations<K>(a.x + c0 * a.xrb, a.xrb, nt, nb, xd, xs, corr);
+    prepare_activations<K>(a.x + c0 * a.xrb, a.xrb, nt, nb, xd, xs, corr, corr_sum);
     for (int64_t g = g0; g < g1; ++g) {
       const uint8_t* wg = a.w + g * a.group_bytes;
       const int64_t r0 = g * kRows;
       const int64_t rows = min_i64(kRows, a.n_out - r0);
       const __mmask16 mask = static_cast<__mmask16>((1u << rows) - 1);
-      for (int64_t t = c0; t < c1; t += kNT) {
-        const int64_t left = min_i64(kNT, c1 - t);
+      for (int64_t t = c0; t < c1; t += nt_tile) {
+        const int64_t left = min_i64(nt_tile, c1 - t);
         const int64_t off = t - c0;
         const uint8_t* x = a.x + t * a.xrb;
         float* y = a.y + t * a.ys + r0;
+        const float* xdo = xd + off;
         const float* xso = K::kHasMin ? xs + off : xs;
+        if (blocks) {
+          const int32_t* cs = K::kOffset ? corr_sum + off : corr_sum;
+          switch (left) {
+            case 4:
+              tile_blocks<K, 4>(wg, x, a.xrb, nb, xdo, xso, cs, nt, y, a.ys, mask);
+              break;
+            case 3:
+              tile_blocks<K, 3>(wg, x, a.xrb, nb, xdo, xso, cs, nt, y, a.ys, mask);
+              break;
+            case 2:
+              tile_blocks<K, 2>(wg, x, a.xrb, nb, xdo, xso, cs, nt, y, a.ys, mask);
+              break;
+            default:
+              tile_blocks<K, 1>(wg, x, a.xrb, nb, xdo, xso, cs, nt, y, a.ys, mask);
+          }
+          continue;
+        }
         const int32_t* co = K::kOffset ? corr + 8 * off : corr;
         if (left == 2) {
-          tile<K, 2>(wg, x, a.xrb, nb, xd + off, xso, co, nt, y, a.ys, mask);
+          tile<K, 2>(wg, x, a.xrb, nb, xdo, xso, co, nt, y, a.ys, mask);
         } else {
-          tile<K, 1>(wg, x, a.xrb, nb, xd + off, xso, co, nt, y, a.ys, mask);
+          tile<K, 1>(wg, x, a.xrb, nb, xdo, xso, co, nt, y, a.ys, mask);
         }
       }
     }

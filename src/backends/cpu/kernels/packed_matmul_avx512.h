@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "backends/cpu/kernels/sum_order.h"
 #include "core/dtype.h"
 
 namespace autoglm::cpu::avx512 {
@@ -18,6 +19,7 @@ struct PackedArgs {
   size_t xrb;        // activation row bytes
   float* y;          // [n_tok, n_out]
   int64_t ys;        // y row stride (floats)
+  SumOrder order;
 };
 
 // Output rows [16 * g0, 16 * g1) (clipped to n_out) for tokens [t0, t1).

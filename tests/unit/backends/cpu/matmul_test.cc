@@ -5,6 +5,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -37,9 +38,9 @@ TEST(MatmulTypes, ActivationTypesFollowGgmlVecDotType) {
 class MatmulTest : public KernelTest {
  protected:
   // One problem: checks the activation bytes, then y against two references. With `packed`,
-  // the weights go through the repacked layout and its kernels.
+  // the weights go through the repacked layout and its kernels in that sum order.
   void check(DType wtype, int64_t n_tok, int64_t n_out, int64_t k, uint32_t seed,
-             bool packed = false) {
+             std::optional<SumOrder> packed = std::nullopt) {
     SCOPED_TRACE(::testing::Message()
                  << dtype_name(wtype) << " n_tok=" << n_tok << " n_out=" << n_out << " k=" << k);
     const DType act = matmul_activation_type(wtype);
@@ -71,6 +72,7 @@ class MatmulTest : public KernelTest {
       PackedWeight pw = alloc_packed_weight(wtype, n_out, k);
       ASSERT_NE(pw.data, nullptr);
       pack_weight_groups(pw, wq.data(), w_row_bytes, 0, (n_out + kPackRows - 1) / kPackRows);
+      pw.order = *packed;
       run([&](int ith, int nth) {
         packed_matmul(pw, xq.data(), n_tok, y.data(), y_stride, ith, nth);
       });
@@ -159,15 +161,19 @@ TEST_P(MatmulTest, LargerProblemsCoverAllTileShapes) {
   check(DType::Q8_0, 9, 5, 128, 4);
 }
 
+// Both sum orders, with token counts that run every tile width (blocks: 4, 3, 2, 1).
 TEST_P(MatmulTest, PackedWeightsMatchReferences) {
   uint32_t seed = 300;
-  for (DType wtype : {DType::Q4_0, DType::Q4_1, DType::Q8_0}) {
-    if (!packed_matmul_supports(wtype, 32)) GTEST_SKIP() << "no packed kernels at this level";
-    for (int64_t k : {32, 96, 576, 1536}) {
-      for (int64_t n_out : {1, 16, 17, 49}) {
-        for (int64_t n_tok : {1, 3, 7, 9}) {
-          check(wtype, n_tok, n_out, k, seed++, /*packed=*/true);
-          if (HasFatalFailure()) return;
+  for (SumOrder order : {SumOrder::Lanes, SumOrder::Blocks}) {
+    for (DType wtype : {DType::Q4_0, DType::Q4_1, DType::Q8_0}) {
+      if (!packed_matmul_supports(wtype, 32)) GTEST_SKIP() << "no packed kernels at this level";
+      for (int64_t k : {32, 96, 576, 1536}) {
+        for (int64_t n_out : {1, 16, 17, 49}) {
+          for (int64_t n_tok : {1, 3, 6, 7, 9}) {
+            SCOPED_TRACE(order == SumOrder::Lanes ? "lanes" : "blocks");
+            check(wtype, n_tok, n_out, k, seed++, order);
+            if (HasFatalFailure()) return;
+          }
         }
       }
     }
@@ -176,51 +182,89 @@ TEST_P(MatmulTest, PackedWeightsMatchReferences) {
 
 AUTOGLM_INSTANTIATE_KERNEL_TEST(MatmulTest);
 
-// The packed kernels give matmul()'s results bit for bit (the llama.cpp agreement tests are that
-// sensitive), and a token's result does not depend on how many tokens share the step or how the
-// work is split (the serving engine's batch invariance rests on it).
-TEST(PackedMatmul, EqualsPlainKernelsWhateverTheBatchOrSplit) {
-  for (DType wtype : {DType::Q4_0, DType::Q4_1, DType::Q8_0}) {
-    if (!packed_matmul_supports(wtype, 32)) GTEST_SKIP() << "no packed kernels on this CPU";
-    SCOPED_TRACE(dtype_name(wtype));
-    const int64_t n_tok = 11, n_out = 40, k = 192;
+// A packed matmul of weights w: [n_out, k] and activations x: [n_tok, k], quantized from
+// random values, in either sum order.
+struct PackedProblem {
+  DType wtype;
+  int64_t n_tok = 11, n_out = 40, k = 192;
+  size_t wrb = 0, xrb = 0;
+  std::vector<uint8_t> wq, xq;
+  PackedWeight pw;
+
+  PackedProblem(DType t, SumOrder order) : wtype(t) {
     const DType act = matmul_activation_type(wtype);
     const std::vector<float> w = random_floats(static_cast<size_t>(n_out * k), 9);
     const std::vector<float> x = random_floats(static_cast<size_t>(n_tok * k), 10);
-    const size_t wrb = dtype_row_bytes(wtype, k), xrb = dtype_row_bytes(act, k);
-    std::vector<uint8_t> wq(wrb * n_out), xq(xrb * n_tok);
+    wrb = dtype_row_bytes(wtype, k);
+    xrb = dtype_row_bytes(act, k);
+    wq.resize(wrb * n_out);
+    xq.resize(xrb * n_tok);
     for (int64_t n = 0; n < n_out; ++n) quantize_row(wtype, &w[n * k], &wq[n * wrb], k);
     for (int64_t t = 0; t < n_tok; ++t) quantize_row_activation(act, &x[t * k], &xq[t * xrb], k);
-    PackedWeight pw = alloc_packed_weight(wtype, n_out, k);
-    ASSERT_NE(pw.data, nullptr);
+    pw = alloc_packed_weight(wtype, n_out, k);
+    if (!pw.data) return;
     pack_weight_groups(pw, wq.data(), wrb, 0, (n_out + kPackRows - 1) / kPackRows);
-    std::vector<float> batch(n_tok * n_out), plain(n_tok * n_out);
-    packed_matmul(pw, xq.data(), n_tok, batch.data(), n_out, 0, 1);
-    matmul(wtype, wq.data(), wrb, xq.data(), n_tok, n_out, k, plain.data(), n_out, 0, 1);
+    pw.order = order;
+  }
+
+  // y: [n_tok, n_out] for tokens [t0, t0 + nt), the work split into nth parts.
+  std::vector<float> run(int64_t t0, int64_t nt, int nth) const {
+    std::vector<float> y(static_cast<size_t>(nt * n_out));
+    for (int ith = 0; ith < nth; ++ith)
+      packed_matmul(pw, &xq[t0 * xrb], nt, y.data(), n_out, ith, nth);
+    return y;
+  }
+};
+
+// A token's result does not depend on how many tokens share the step or how the work is split
+// (the serving engine's batch invariance rests on it).
+void expect_batch_invariant(const PackedProblem& p) {
+  const std::vector<float> batch = p.run(0, p.n_tok, 1);
+  for (int nth : {1, 3, 8}) {
+    const std::vector<float> split = p.run(0, p.n_tok, nth);
+    for (int64_t t = 0; t < p.n_tok; ++t) {
+      const std::vector<float> alone = p.run(t, 1, nth);
+      for (int64_t n = 0; n < p.n_out; ++n) {
+        ASSERT_EQ(std::bit_cast<uint32_t>(batch[t * p.n_out + n]),
+                  std::bit_cast<uint32_t>(split[t * p.n_out + n]))
+            << "nth=" << nth << " t=" << t << " n=" << n;
+        ASSERT_EQ(std::bit_cast<uint32_t>(batch[t * p.n_out + n]),
+                  std::bit_cast<uint32_t>(alone[n]))
+            << "nth=" << nth << " t=" << t << " n=" << n;
+      }
+    }
+  }
+}
+
+// In the lane order the packed kernels give matmul()'s results bit for bit (the llama.cpp
+// agreement tests are that sensitive).
+TEST(PackedMatmul, LaneOrderEqualsPlainKernelsWhateverTheBatchOrSplit) {
+  for (DType wtype : {DType::Q4_0, DType::Q4_1, DType::Q8_0}) {
+    if (!packed_matmul_supports(wtype, 32)) GTEST_SKIP() << "no packed kernels on this CPU";
+    SCOPED_TRACE(dtype_name(wtype));
+    const PackedProblem p(wtype, SumOrder::Lanes);
+    ASSERT_NE(p.pw.data, nullptr);
+    const std::vector<float> batch = p.run(0, p.n_tok, 1);
+    std::vector<float> plain(p.n_tok * p.n_out);
+    matmul(wtype, p.wq.data(), p.wrb, p.xq.data(), p.n_tok, p.n_out, p.k, plain.data(), p.n_out, 0,
+           1);
     for (size_t i = 0; i < batch.size(); ++i) {
       ASSERT_EQ(std::bit_cast<uint32_t>(batch[i]), std::bit_cast<uint32_t>(plain[i]))
           << "element " << i << ": " << batch[i] << " vs " << plain[i];
     }
-    for (int nth : {1, 3, 8}) {
-      std::vector<float> split(n_tok * n_out);
-      for (int ith = 0; ith < nth; ++ith) {
-        packed_matmul(pw, xq.data(), n_tok, split.data(), n_out, ith, nth);
-      }
-      std::vector<float> alone(n_out);
-      for (int64_t t = 0; t < n_tok; ++t) {
-        for (int ith = 0; ith < nth; ++ith) {
-          packed_matmul(pw, &xq[t * xrb], 1, alone.data(), n_out, ith, nth);
-        }
-        for (int64_t n = 0; n < n_out; ++n) {
-          ASSERT_EQ(std::bit_cast<uint32_t>(batch[t * n_out + n]),
-                    std::bit_cast<uint32_t>(split[t * n_out + n]))
-              << "nth=" << nth << " t=" << t << " n=" << n;
-          ASSERT_EQ(std::bit_cast<uint32_t>(batch[t * n_out + n]),
-                    std::bit_cast<uint32_t>(alone[n]))
-              << "nth=" << nth << " t=" << t << " n=" << n;
-        }
-      }
-    }
+    expect_batch_invariant(p);
+  }
+}
+
+// The block order rounds differently from the lane order (its accuracy is checked by
+// MatmulTest.PackedWeightsMatchReferences) but is just as batch-invariant.
+TEST(PackedMatmul, BlockOrderIsBatchInvariant) {
+  for (DType wtype : {DType::Q4_0, DType::Q4_1, DType::Q8_0}) {
+    if (!packed_matmul_supports(wtype, 32)) GTEST_SKIP() << "no packed kernels on this CPU";
+    SCOPED_TRACE(dtype_name(wtype));
+    const PackedProblem p(wtype, SumOrder::Blocks);
+    ASSERT_NE(p.pw.data, nullptr);
+    expect_batch_invariant(p);
   }
 }
 

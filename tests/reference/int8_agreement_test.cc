@@ -4,15 +4,10 @@
 // top-1, and greedy continuations of the golden prompts against llama.cpp's.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <cmath>
-#include <filesystem>
 #include <iostream>
 
 #include "backends/cpu/cpu_device.h"
-#include "reference_model.h"
-#include "runtime/sampler.h"
-#include "runtime/session.h"
+#include "default_model_test.h"
 
 namespace autoglm::reference {
 namespace {
@@ -26,17 +21,10 @@ namespace {
 constexpr double kMinTop1Agreement = 0.94;
 constexpr double kMaxMeanLogitDiff = 0.25;
 
-class Int8Agreement : public ::testing::Test {
+class Int8Agreement : public DefaultModelTest {
  protected:
-  static void SetUpTestSuite() {
-    if (!std::filesystem::exists(model_path())) return;
-    auto m = model::Model::load(model_path());
-    ASSERT_TRUE(m.ok()) << m.status().to_string();
-    model_ = std::move(*m).release();
-  }
-  static void TearDownTestSuite() { delete model_; }
   void SetUp() override {
-    ASSERT_NE(model_, nullptr) << kFetchHint << " (looked at " << model_path() << ")";
+    DefaultModelTest::SetUp();
     if (!cpu::CpuDevice(1).props().int8_block_sums)
       GTEST_SKIP() << "precision int8 needs AVX-512 VNNI, which this CPU (or ISA level) lacks";
   }
@@ -45,12 +33,8 @@ class Int8Agreement : public ::testing::Test {
     runtime::SessionOptions o;
     o.n_ctx = n_ctx;
     o.int8_block_sums = int8;
-    auto s = runtime::Session::create(*model_, o);
-    EXPECT_TRUE(s.ok()) << s.status().to_string();
-    return s.ok() ? std::move(*s) : nullptr;
+    return DefaultModelTest::session(o);
   }
-
-  static inline model::Model* model_ = nullptr;
 };
 
 TEST_F(Int8Agreement, TeacherForcedTracksTheDefaultPathAndLlamaCpp) {
@@ -71,27 +55,15 @@ TEST_F(Int8Agreement, TeacherForcedTracksTheDefaultPathAndLlamaCpp) {
   const size_t nv = static_cast<size_t>(lanes->n_vocab());
   ASSERT_EQ(ra.size(), ids.size() * nv);
   ASSERT_EQ(b->size(), ra.size());
-  size_t agree = 0, llama = 0;
-  double sum_diff = 0, max_diff = 0;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    const std::span<const float> x(ra.data() + i * nv, nv), y = b->subspan(i * nv, nv);
-    const int32_t best = runtime::argmax(y);
-    agree += runtime::argmax(x) == best;
-    llama += best == top1[i];
-    for (size_t j = 0; j < nv; ++j) {
-      const double d = std::abs(static_cast<double>(x[j]) - y[j]);
-      sum_diff += d;
-      max_diff = std::max(max_diff, d);
-    }
-  }
+  const LogitDrift d = logit_drift(ra, *b, nv);
+  const size_t llama = top1_matches(*b, top1, nv);
   const double n = static_cast<double>(ids.size());
-  const double mean_diff = sum_diff / static_cast<double>(ra.size());
-  std::cout << "[ int8     ] top-1 agreement with the default path " << agree << " / " << ids.size()
-            << ", with llama.cpp " << llama << " / " << ids.size() << "; |logit diff| mean "
-            << mean_diff << ", max " << max_diff << "\n";
-  EXPECT_GE(static_cast<double>(agree) / n, kMinTop1Agreement);
+  std::cout << "[ int8     ] top-1 agreement with the default path " << d.top1_agree << " / "
+            << ids.size() << ", with llama.cpp " << llama << " / " << ids.size()
+            << "; |logit diff| mean " << d.mean_abs << ", max " << d.max_abs << "\n";
+  EXPECT_GE(static_cast<double>(d.top1_agree) / n, kMinTop1Agreement);
   EXPECT_GE(static_cast<double>(llama) / n, kMinTop1Agreement);
-  EXPECT_LE(mean_diff, kMaxMeanLogitDiff);
+  EXPECT_LE(d.mean_abs, kMaxMeanLogitDiff);
 }
 
 // Reported, not required to match: a greedy continuation that parts at a near-tie stays parted.
@@ -107,14 +79,8 @@ TEST_F(Int8Agreement, GreedyContinuationsStartAsLlamaCppDoes) {
     const auto expect = c.at("ids").get<std::vector<int32_t>>();
     auto s = session(true, 512);
     ASSERT_TRUE(s);
-    std::vector<int32_t> got;
-    auto logits = s->decode(prompt);
-    for (int i = 0; i < n && logits.ok(); ++i) {
-      got.push_back(runtime::argmax(*logits));
-      if (i + 1 < n) logits = s->decode({&got.back(), 1});
-    }
-    ASSERT_TRUE(logits.ok()) << logits.status().to_string();
-    ASSERT_FALSE(expect.empty());
+    const std::vector<int32_t> got = greedy(*s, prompt, n);
+    ASSERT_FALSE(expect.empty() || got.empty());
     EXPECT_EQ(got.front(), expect.front()) << c.at("prompt");
     identical += got == expect;
   }

@@ -3,14 +3,9 @@
 // placement when the preferred device cannot run Q8_0 attention.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <cmath>
-#include <filesystem>
 #include <iostream>
 
-#include "reference_model.h"
-#include "runtime/sampler.h"
-#include "runtime/session.h"
+#include "default_model_test.h"
 
 namespace autoglm::reference {
 namespace {
@@ -24,17 +19,10 @@ constexpr double kMaxMeanLogitDiff = 0.25;
 // Agreement with llama.cpp's top-1 (its F16 KV, which our F16 path reproduces: 651 / 651):
 // Q8_0 626 / 651, the same as its agreement with our F16 KV.
 
-class KvDtypeAgreement : public ::testing::Test {
+class KvDtypeAgreement : public DefaultModelTest {
  protected:
-  static void SetUpTestSuite() {
-    if (!std::filesystem::exists(model_path())) return;
-    auto m = model::Model::load(model_path());
-    ASSERT_TRUE(m.ok()) << m.status().to_string();
-    model_ = std::move(*m).release();
-  }
-  static void TearDownTestSuite() { delete model_; }
   void SetUp() override {
-    ASSERT_NE(model_, nullptr) << kFetchHint << " (looked at " << model_path() << ")";
+    DefaultModelTest::SetUp();
     const nlohmann::json g = load_golden("teacher_forced.json");
     ASSERT_FALSE(g.empty())
         << "goldens/teacher_forced.json is missing: run scripts/make_goldens.sh";
@@ -49,9 +37,7 @@ class KvDtypeAgreement : public ::testing::Test {
     o.n_ctx = 1024;
     o.kv_dtype = kv;
     o.backend = backend;
-    auto s = runtime::Session::create(*model_, o);
-    EXPECT_TRUE(s.ok()) << s.status().to_string();
-    return s.ok() ? std::move(*s) : nullptr;
+    return DefaultModelTest::session(o);
   }
 
   // Logits [n, n_vocab] of every position of ids, teacher-forced.
@@ -61,7 +47,6 @@ class KvDtypeAgreement : public ::testing::Test {
     return logits.ok() ? std::vector<float>(logits->begin(), logits->end()) : std::vector<float>();
   }
 
-  static inline model::Model* model_ = nullptr;
   std::vector<int32_t> ids_, top1_;  // the golden text and llama.cpp's next token at each position
 };
 
@@ -72,29 +57,15 @@ TEST_F(KvDtypeAgreement, Q8_0TracksF16OnTheGoldenText) {
   const size_t nv = static_cast<size_t>(f16->n_vocab());
   ASSERT_EQ(a.size(), ids_.size() * nv);
   ASSERT_EQ(b.size(), a.size());
-  size_t agree = 0;
-  double sum_diff = 0, max_diff = 0;
-  for (size_t i = 0; i < ids_.size(); ++i) {
-    const std::span<const float> ra(a.data() + i * nv, nv), rb(b.data() + i * nv, nv);
-    agree += runtime::argmax(ra) == runtime::argmax(rb);
-    for (size_t j = 0; j < nv; ++j) {
-      const double d = std::abs(static_cast<double>(ra[j]) - rb[j]);
-      sum_diff += d;
-      max_diff = std::max(max_diff, d);
-    }
-  }
-  const double rate = static_cast<double>(agree) / static_cast<double>(ids_.size());
-  const double mean_diff = sum_diff / static_cast<double>(a.size());
-  std::cout << "[ kv q8_0 ] top-1 agreement with f16 KV " << agree << " / " << ids_.size() << " = "
-            << rate * 100 << " %; |logit diff| mean " << mean_diff << ", max " << max_diff << "\n";
+  const LogitDrift d = logit_drift(a, b, nv);
+  const double rate = static_cast<double>(d.top1_agree) / static_cast<double>(ids_.size());
+  std::cout << "[ kv q8_0 ] top-1 agreement with f16 KV " << d.top1_agree << " / " << ids_.size()
+            << " = " << rate * 100 << " %; |logit diff| mean " << d.mean_abs << ", max "
+            << d.max_abs << "\n";
   EXPECT_GE(rate, kMinTop1Agreement);
-  EXPECT_LE(mean_diff, kMaxMeanLogitDiff);
+  EXPECT_LE(d.mean_abs, kMaxMeanLogitDiff);
 
-  size_t llama_f16 = 0, llama_q8 = 0;
-  for (size_t i = 0; i < top1_.size(); ++i) {
-    llama_f16 += runtime::argmax({a.data() + i * nv, nv}) == top1_[i];
-    llama_q8 += runtime::argmax({b.data() + i * nv, nv}) == top1_[i];
-  }
+  const size_t llama_f16 = top1_matches(a, top1_, nv), llama_q8 = top1_matches(b, top1_, nv);
   std::cout << "[ kv q8_0 ] top-1 agreement with llama.cpp: f16 KV " << llama_f16 << ", q8_0 KV "
             << llama_q8 << " of " << top1_.size() << "\n";
   EXPECT_GE(static_cast<double>(llama_q8) / static_cast<double>(top1_.size()), kMinTop1Agreement);
@@ -133,10 +104,7 @@ TEST_F(KvDtypeAgreement, Q8_0OnOpenClRunsStoresAndAttentionOnCpu) {
   const std::vector<float> a = teacher_forced(*cpu, prefix), b = teacher_forced(*cl, prefix);
   ASSERT_EQ(a.size(), b.size());
   const size_t nv = static_cast<size_t>(cpu->n_vocab());
-  size_t agree = 0;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    agree += runtime::argmax({a.data() + i * nv, nv}) == runtime::argmax({b.data() + i * nv, nv});
-  }
+  const size_t agree = logit_drift(a, b, nv).top1_agree;
   std::cout << "[ kv q8_0 ] opencl+cpu against cpu: top-1 agreement " << agree << " / "
             << prefix.size() << "\n";
   EXPECT_GE(static_cast<double>(agree) / static_cast<double>(prefix.size()), kMinTop1Agreement);

@@ -4,11 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 
-#include "reference_model.h"
-#include "runtime/sampler.h"
-#include "runtime/session.h"
+#include "default_model_test.h"
 #include "tokenizer/tokenizer.h"
 
 namespace autoglm::reference {
@@ -24,53 +21,26 @@ constexpr float kNearTie = 0.5f;
 constexpr int kMinIdenticalGreedy = 4;
 constexpr double kMinTeacherForcedTop1 = 0.98;
 
-class ModelAgreement : public ::testing::Test {
+class ModelAgreement : public DefaultModelTest {
  protected:
   static void SetUpTestSuite() {
-    const std::string path = model_path();
-    if (!std::filesystem::exists(path)) return;
-    auto m = model::Model::load(path);
-    ASSERT_TRUE(m.ok()) << m.status().to_string();
-    model_ = std::move(*m).release();
+    DefaultModelTest::SetUpTestSuite();
+    if (model_ == nullptr) return;
     auto t = tokenizer::Tokenizer::from_gguf(model_->file());
     ASSERT_TRUE(t.ok()) << t.status().to_string();
     tok_ = std::move(*t).release();
   }
   static void TearDownTestSuite() {
     delete tok_;
-    delete model_;
-  }
-  void SetUp() override {
-    ASSERT_NE(model_, nullptr) << kFetchHint << " (looked at " << model_path() << ")";
+    DefaultModelTest::TearDownTestSuite();
   }
 
   static std::unique_ptr<runtime::Session> session(int64_t n_ctx) {
     runtime::SessionOptions o;
     o.n_ctx = n_ctx;
-    auto s = runtime::Session::create(*model_, o);
-    EXPECT_TRUE(s.ok()) << s.status().to_string();
-    return std::move(*s);
+    return DefaultModelTest::session(o);
   }
 
-  // Greedy continuation; gaps[i] = our best logit minus our logit of expect[i] (0 where we
-  // pick expect[i]), so a divergence can be judged as a near-tie or a real disagreement.
-  static std::vector<int32_t> greedy(runtime::Session& s, const std::vector<int32_t>& prompt, int n,
-                                     const std::vector<int32_t>& expect = {},
-                                     std::vector<float>* gaps = nullptr) {
-    std::vector<int32_t> out;
-    auto logits = s.decode(prompt);
-    EXPECT_TRUE(logits.ok()) << logits.status().to_string();
-    for (int i = 0; i < n && logits.ok(); ++i) {
-      const int32_t next = runtime::argmax(*logits);
-      if (gaps && static_cast<size_t>(i) < expect.size())
-        gaps->push_back((*logits)[next] - (*logits)[expect[i]]);
-      out.push_back(next);
-      if (i + 1 < n) logits = s.decode({&next, 1});
-    }
-    return out;
-  }
-
-  static inline model::Model* model_ = nullptr;
   static inline tokenizer::Tokenizer* tok_ = nullptr;
 };
 

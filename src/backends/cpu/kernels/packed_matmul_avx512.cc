@@ -90,6 +90,24 @@ inline int32_t load_i32(const int8_t* p) {
   return v;
 }
 
+// The minimum's term of a Q4_1 block of 16 rows for one token: m_w (after the row scales, at
+// blk + 2 * kRows) times the token's block sum xs.
+template <class K>
+inline void add_min(const uint8_t* blk, float xs, __m512& mins) {
+  if constexpr (K::kHasMin) {
+    const __m512 mw =
+        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2 * kRows)));
+    mins = _mm512_fmadd_ps(mw, _mm512_set1_ps(xs), mins);
+  }
+}
+
+// A token's 16 results, the minimum's sum added last (after the products, as matmul() does).
+template <class K>
+inline void store(float* y, __m512 sum, __m512 mins, __mmask16 mask) {
+  if constexpr (K::kHasMin) sum = _mm512_add_ps(sum, mins);
+  _mm512_mask_storeu_ps(y, mask, sum);
+}
+
 // One group of 16 rows x NT tokens over all blocks, lane = row. Each (row, token) keeps 8 f32
 // partial sums, one per group of 4 elements of a block, and reduces them at the end in the
 // order the AVX2 kernel's register does (avx2::hsum): the same integers, the same f32
@@ -125,11 +143,7 @@ void tile(const uint8_t* wg, const uint8_t* x, size_t xrb, int64_t nb, const flo
             _mm512_dpbusd_epi32(init, q[g], _mm512_set1_epi32(load_i32(xq + 4 * g)));
         acc[t][g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc[t][g]);
       }
-      if constexpr (K::kHasMin) {
-        const __m512 mw =
-            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2 * kRows)));
-        mins[t] = _mm512_fmadd_ps(mw, _mm512_set1_ps(xs[b * xstride + t]), mins[t]);
-      }
+      add_min<K>(blk, xs[b * xstride + t], mins[t]);
     }
   }
 #pragma GCC unroll 4
@@ -139,9 +153,8 @@ void tile(const uint8_t* wg, const uint8_t* x, size_t xrb, int64_t nb, const flo
         _mm512_add_ps(_mm512_add_ps(acc[t][0], acc[t][4]), _mm512_add_ps(acc[t][2], acc[t][6]));
     const __m512 odd =
         _mm512_add_ps(_mm512_add_ps(acc[t][1], acc[t][5]), _mm512_add_ps(acc[t][3], acc[t][7]));
-    __m512 sum = _mm512_add_ps(even, odd);
-    if constexpr (K::kHasMin) sum = _mm512_add_ps(sum, mins[t]);
-    _mm512_mask_storeu_ps(y + t * ys, store_mask, sum);
+    const __m512 sum = _mm512_add_ps(even, odd);
+    store<K>(y + t * ys, sum, mins[t], store_mask);
   }
 }
 
@@ -174,19 +187,11 @@ void tile_blocks(const uint8_t* wg, const uint8_t* x, size_t xrb, int64_t nb, co
       }
       const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(xd[b * xstride + t]));
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(even, odd)), scale, acc[t]);
-      if constexpr (K::kHasMin) {
-        const __m512 mw =
-            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2 * kRows)));
-        mins[t] = _mm512_fmadd_ps(mw, _mm512_set1_ps(xs[b * xstride + t]), mins[t]);
-      }
+      add_min<K>(blk, xs[b * xstride + t], mins[t]);
     }
   }
 #pragma GCC unroll 4
-  for (int t = 0; t < NT; ++t) {
-    __m512 sum = acc[t];
-    if constexpr (K::kHasMin) sum = _mm512_add_ps(sum, mins[t]);
-    _mm512_mask_storeu_ps(y + t * ys, store_mask, sum);
-  }
+  for (int t = 0; t < NT; ++t) store<K>(y + t * ys, acc[t], mins[t], store_mask);
 }
 
 template <class K>

@@ -3,7 +3,9 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include <array>
 #include <cstring>
+#include <utility>
 
 #include "core/quant.h"
 
@@ -167,14 +169,14 @@ void tile_blocks(const uint8_t* wg, const uint8_t* x, size_t xrb, int64_t nb, co
                  __mmask16 store_mask) {
   using XB = typename K::XBlock;
   __m512 acc[NT], mins[NT];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) acc[t] = mins[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wg + b * K::kBlockBytes;
     __m512i q[8];
     K::load(blk, q);
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) {
       const int8_t* xq = reinterpret_cast<const XB*>(x + t * xrb)[b].qs;
       __m512i even =
@@ -190,8 +192,17 @@ void tile_blocks(const uint8_t* wg, const uint8_t* x, size_t xrb, int64_t nb, co
       add_min<K>(blk, xs[b * xstride + t], mins[t]);
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) store<K>(y + t * ys, acc[t], mins[t], store_mask);
+}
+
+// Tokens per tile_blocks call: each token keeps 2 accumulators, and a tile reads and unpacks
+// the weight block once for all of them.
+constexpr int kBlockTile = 8;
+
+template <class K, int... I>
+constexpr auto block_tiles(std::integer_sequence<int, I...>) {
+  return std::array{&tile_blocks<K, I + 1>...};
 }
 
 template <class K>
@@ -206,7 +217,7 @@ void run(const PackedArgs& a, int64_t g0, int64_t g1, int64_t t0, int64_t t1) {
   // Tokens per tile: the lane order's 8 accumulators per token leave registers for 2, the
   // block order's 2 for 4.
   const bool blocks = a.order == SumOrder::Blocks;
-  const int64_t nt_tile = blocks ? 4 : 2;
+  const int64_t nt_tile = blocks ? kBlockTile : 2;
   for (int64_t c0 = t0; c0 < t1; c0 += chunk) {
     const int64_t c1 = min_i64(t1, c0 + chunk);
     const int64_t nt = c1 - c0;
@@ -225,19 +236,8 @@ void run(const PackedArgs& a, int64_t g0, int64_t g1, int64_t t0, int64_t t1) {
         const float* xso = K::kHasMin ? xs + off : xs;
         if (blocks) {
           const int32_t* cs = K::kOffset ? corr_sum + off : corr_sum;
-          switch (left) {
-            case 4:
-              tile_blocks<K, 4>(wg, x, a.xrb, nb, xdo, xso, cs, nt, y, a.ys, mask);
-              break;
-            case 3:
-              tile_blocks<K, 3>(wg, x, a.xrb, nb, xdo, xso, cs, nt, y, a.ys, mask);
-              break;
-            case 2:
-              tile_blocks<K, 2>(wg, x, a.xrb, nb, xdo, xso, cs, nt, y, a.ys, mask);
-              break;
-            default:
-              tile_blocks<K, 1>(wg, x, a.xrb, nb, xdo, xso, cs, nt, y, a.ys, mask);
-          }
+          block_tiles<K>(std::make_integer_sequence<int, kBlockTile>())[left - 1](
+              wg, x, a.xrb, nb, xdo, xso, cs, nt, y, a.ys, mask);
           continue;
         }
         const int32_t* co = K::kOffset ? corr + 8 * off : corr;

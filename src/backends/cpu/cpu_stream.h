@@ -24,14 +24,15 @@ class CpuStream : public hal::Stream {
   // The packed copy of a constant weight for the packed kernels, made on first use; null when
   // its type or the ISA has none (or memory ran out: the plain kernels still work).
   const PackedWeight* packed(const hal::TensorRef& w);
-  // Runs fn over several parts per thread, so threads that finish early (or a worker the OS
-  // schedules late) are balanced by the pool's dynamic hand-out. std::cref keeps the
+  // Runs fn in one part per thread: each thread streams one contiguous slice of the weights,
+  // which the hardware prefetcher follows (four interleaved parts per thread measured 20 %
+  // slower decode on 2 threads). A worker the OS schedules late does not stall the step: the
+  // pool hands its part to whichever thread is free first. std::cref keeps the
   // std::function from allocating a copy of the lambda on every op of the decode step.
   template <typename Fn>
   void par(const Fn& fn) {
-    pool_.run(std::cref(fn), pool_.size() > 1 ? pool_.size() * kPartsPerThread : 1);
+    pool_.run(std::cref(fn));
   }
-  static constexpr int kPartsPerThread = 4;
 
   ThreadPool& pool_;
   SumOrder order_;

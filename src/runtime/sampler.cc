@@ -17,7 +17,25 @@ Status SamplingParams::validate() const {
 }
 
 int32_t argmax(std::span<const float> logits) {
-  return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  // std::max_element's answer (the first largest; NaNs never win) in two passes the compiler
+  // vectorizes: 16 running maxima, then the first element equal to their maximum. A one-pass
+  // scan carries its index through every element; this runs per sequence per engine step.
+  constexpr size_t kLanes = 16;
+  const size_t n = logits.size();
+  if (n == 0) return 0;
+  float part[kLanes];
+  std::fill(part, part + kLanes, logits[0]);
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (size_t j = 0; j < kLanes; ++j) part[j] = logits[i + j] > part[j] ? logits[i + j] : part[j];
+  }
+  float m = part[0];
+  for (size_t j = 1; j < kLanes; ++j) m = part[j] > m ? part[j] : m;
+  for (; i < n; ++i) m = logits[i] > m ? logits[i] : m;
+  for (size_t k = 0; k < n; ++k) {
+    if (logits[k] == m) return static_cast<int32_t>(k);
+  }
+  return 0;  // every logit NaN
 }
 
 Sampler::Sampler(const SamplingParams& p) : p_(p), rng_(p.seed) {}
@@ -47,8 +65,9 @@ float penalize(float l, float penalty) {
 int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
   const std::vector<int32_t> pen = penalized_ids(p_, history, logits.size());
   if (p_.temperature <= 0.0f) {
-    // Greedy: one pass over the logits, no candidate list (this runs per sequence per step on
-    // the engine thread). The first maximum wins, as std::max_element's.
+    // Greedy: no candidate list (this runs per sequence per step on the engine thread). The
+    // first maximum wins, as std::max_element's.
+    if (pen.empty()) return argmax(logits);
     int32_t best = 0;
     float best_l = -INFINITY;
     size_t j = 0;

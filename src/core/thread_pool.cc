@@ -37,8 +37,10 @@ int ThreadPool::default_threads() {
   return n > 0 ? n : 1;
 }
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads > 0 ? n_threads : default_threads()) {
-  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { worker(); });
+ThreadPool::ThreadPool(int n_threads)
+    : n_threads_(n_threads > 0 ? n_threads : default_threads()),
+      own_taken_(new std::atomic<bool>[static_cast<size_t>(n_threads_)]) {
+  for (int t = 1; t < n_threads_; ++t) workers_.emplace_back([this, t] { worker(t); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -51,9 +53,14 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::work_parts() {
+void ThreadPool::work_parts(int t) {
+  const int owned = std::min(n_threads_, n_parts_);
+  if (t < owned && !own_taken_[t].exchange(true)) (*job_)(t, n_parts_);
   for (int i = next_part_.fetch_add(1); i < n_parts_; i = next_part_.fetch_add(1))
     (*job_)(i, n_parts_);
+  for (int i = 0; i < owned; ++i) {  // the own parts of threads that have not come yet
+    if (!own_taken_[i].exchange(true)) (*job_)(i, n_parts_);
+  }
 }
 
 void ThreadPool::run(const std::function<void(int, int)>& fn, int n_parts) {
@@ -64,14 +71,15 @@ void ThreadPool::run(const std::function<void(int, int)>& fn, int n_parts) {
   }
   job_ = &fn;
   n_parts_ = n_parts;
-  next_part_.store(0);
+  for (int t = 0; t < n_threads_; ++t) own_taken_[t].store(false);
+  next_part_.store(std::min(n_threads_, n_parts));
   const uint64_t open = ((state_.load() >> 1) + 1) << 1 | 1;
   state_.store(open);
   if (sleepers_.load() > 0) {
     { std::lock_guard<std::mutex> lock(mu_); }
     cv_.notify_all();
   }
-  work_parts();
+  work_parts(0);
   state_.store(open & ~uint64_t{1});  // closed: late workers will not join
   // Wait only for workers that joined and are finishing a part: spin, then yield so an
   // oversubscribed machine can run them.
@@ -85,7 +93,7 @@ void ThreadPool::run(const std::function<void(int, int)>& fn, int n_parts) {
   job_ = nullptr;
 }
 
-void ThreadPool::worker() {
+void ThreadPool::worker(int t) {
   uint64_t seen = 0;  // the constructor's generation, even if this thread starts late
   for (;;) {
     uint64_t s = state_.load();
@@ -105,7 +113,7 @@ void ThreadPool::worker() {
     if (!(s & 1)) continue;  // already closed
     // Join, then confirm the job is still the open one (seq_cst pairs with run()'s close).
     active_.fetch_add(1);
-    if (state_.load() == s) work_parts();
+    if (state_.load() == s) work_parts(t);
     active_.fetch_sub(1);
   }
 }

@@ -1,9 +1,11 @@
 // A persistent pool. run(fn, n_parts) calls fn(part, n_parts) once for every part in
-// [0, n_parts) and returns when all are done. Parts are handed out dynamically: the caller
-// works too, and a worker that the OS has not scheduled yet simply gets no parts, so an
-// oversubscribed machine (parallel tests, a busy host) slows a step down instead of stalling
-// it on a sleeping thread. Workers spin briefly before sleeping so back-to-back ops in a
-// decode step do not pay a futex wake each time.
+// [0, n_parts) and returns when all are done. Thread t (the caller is 0) takes part t first,
+// so consecutive ops split the same way find their rows in the cache of the core that wrote
+// them; the other parts are handed out dynamically, and a part whose thread the OS has not
+// scheduled yet is taken by whichever thread is free, so an oversubscribed machine (parallel
+// tests, a busy host) slows a step down instead of stalling it on a sleeping thread. Workers
+// spin briefly before sleeping so back-to-back ops in a decode step do not pay a futex wake
+// each time.
 #pragma once
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -38,15 +41,16 @@ class ThreadPool {
   static int default_threads();  // physical cores (logical / SMT siblings), at least 1
 
  private:
-  void worker();
-  void work_parts();
+  void worker(int t);
+  void work_parts(int t);
 
   int n_threads_;
   std::vector<std::thread> workers_;
   // The current job; written by run() only while no worker is inside a job.
   const std::function<void(int, int)>* job_ = nullptr;
   int n_parts_ = 0;
-  std::atomic<int> next_part_{0};
+  std::atomic<int> next_part_{0};                   // the next of the parts past the threads' own
+  std::unique_ptr<std::atomic<bool>[]> own_taken_;  // [n_threads]: part t is taken
   // (generation << 1) | open. A worker joins a job only while it is open; run() closes it
   // once all parts are taken and then waits only for workers that joined.
   std::atomic<uint64_t> state_{0};

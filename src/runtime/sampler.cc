@@ -17,9 +17,9 @@ Status SamplingParams::validate() const {
 }
 
 int32_t argmax(std::span<const float> logits) {
-  // std::max_element's answer (the first largest; NaNs never win) in two passes the compiler
-  // vectorizes: 16 running maxima, then the first element equal to their maximum. A one-pass
-  // scan carries its index through every element; this runs per sequence per engine step.
+  // std::max_element's answer (the first largest, NaNs treated as it does) in two passes the
+  // compiler vectorizes: 16 running maxima, then the first element equal to their maximum. A
+  // one-pass scan carries its index through every element; this runs per sequence per engine step.
   constexpr size_t kLanes = 16;
   const size_t n = logits.size();
   if (n == 0) return 0;

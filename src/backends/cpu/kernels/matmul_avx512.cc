@@ -3,6 +3,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include <cstdlib>
 #include <cstring>
 
 // This file is compiled with AVX-512 flags (CMakeLists.txt) while the rest of the build targets
@@ -313,17 +314,30 @@ struct BF16Load {
     return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
   }
 };
+// Weights and activations of one type (W and X loads the same).
+template <class L>
+struct SameLoads {
+  using W = L;
+  using X = L;
+};
+// F16 weights against F16 activations widened to f32 beforehand (exact, so the same values
+// and sums): the tiles convert only the weights, half the conversions of F16 x F16.
+struct F16WeightsF32Acts {
+  using W = F16Load;
+  using X = F32Load;
+};
 
 template <class L, int NR, int NT>
 void float_tile(const TileArgs& a) {
-  using T = typename L::T;
+  using W = typename L::W;
+  using X = typename L::X;
   const int64_t k = a.k;
-  const T* wr[NR];
-  const T* xr[NT];
+  const typename W::T* wr[NR];
+  const typename X::T* xr[NT];
 #pragma GCC unroll 4
-  for (int r = 0; r < NR; ++r) wr[r] = reinterpret_cast<const T*>(a.w + r * a.wrb);
+  for (int r = 0; r < NR; ++r) wr[r] = reinterpret_cast<const typename W::T*>(a.w + r * a.wrb);
 #pragma GCC unroll 4
-  for (int t = 0; t < NT; ++t) xr[t] = reinterpret_cast<const T*>(a.x + t * a.xrb);
+  for (int t = 0; t < NT; ++t) xr[t] = reinterpret_cast<const typename X::T*>(a.x + t * a.xrb);
   __m512 acc[NR][NT];
 #pragma GCC unroll 4
   for (int r = 0; r < NR; ++r) {
@@ -338,7 +352,7 @@ void float_tile(const TileArgs& a) {
     for (int r = 0; r < NR; ++r) {
       for (int64_t i = 0; i < k; i += 16) {
         const __mmask16 m = tail_mask16(k - i);
-        acc[r][0] = _mm512_fmadd_ps(L::load(wr[r] + i, m), L::load(xr[0] + i, m), acc[r][0]);
+        acc[r][0] = _mm512_fmadd_ps(W::load(wr[r] + i, m), X::load(xr[0] + i, m), acc[r][0]);
       }
     }
   } else {
@@ -346,10 +360,10 @@ void float_tile(const TileArgs& a) {
       const __mmask16 m = tail_mask16(k - i);
       __m512 wv[NR];
 #pragma GCC unroll 4
-      for (int r = 0; r < NR; ++r) wv[r] = L::load(wr[r] + i, m);
+      for (int r = 0; r < NR; ++r) wv[r] = W::load(wr[r] + i, m);
 #pragma GCC unroll 4
       for (int t = 0; t < NT; ++t) {
-        const __m512 xv = L::load(xr[t] + i, m);
+        const __m512 xv = X::load(xr[t] + i, m);
 #pragma GCC unroll 4
         for (int r = 0; r < NR; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
       }
@@ -496,6 +510,51 @@ bool run_quant(bool vnni, const uint8_t* w, size_t wrb, const uint8_t* x, size_t
   return run_tiles<QuantTile, K<Dot::MaddUbs>>(w, wrb, x, xrb, k, y, ys, r0, r1, t0, t1);
 }
 
+// The thread's f32 copy of F16 activations, grown to the largest chunk and kept (one per
+// thread that runs matmuls). A plain pointer: no std template may be instantiated here.
+struct WidenBuffer {
+  float* data = nullptr;
+  size_t floats = 0;
+  ~WidenBuffer() { std::free(data); }
+  float* get(size_t n) {
+    if (n > floats) {
+      std::free(data);
+      data = static_cast<float*>(std::aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64));
+      floats = data ? n : 0;
+    }
+    return data;
+  }
+};
+
+// F16 weights x F16 activations for several tokens: each chunk of tokens is widened to f32
+// once, then the tiles convert only the weights.
+bool f16_widened(const uint8_t* w, size_t wrb, const uint8_t* x, size_t xrb, int64_t k, float* y,
+                 int64_t ys, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+  // The f32 chunk stays within run_tiles' L2 budget for activations.
+  const int64_t fit = (512 * 1024) / (k * 4) / 4 * 4;
+  const int64_t chunk = fit > 4 ? fit : 4;
+  thread_local WidenBuffer buf;
+  float* xf = buf.get(static_cast<size_t>(min_i64(chunk, t1 - t0) * k));
+  if (!xf)
+    return run_tiles<FloatTile, SameLoads<F16Load>>(w, wrb, x, xrb, k, y, ys, r0, r1, t0, t1);
+  for (int64_t c0 = t0; c0 < t1; c0 += chunk) {
+    const int64_t c1 = min_i64(t1, c0 + chunk);
+    for (int64_t t = c0; t < c1; ++t) {
+      const auto* src = reinterpret_cast<const uint16_t*>(x + t * xrb);
+      float* dst = xf + (t - c0) * k;
+      for (int64_t i = 0; i < k; i += 16) {
+        const __mmask16 m = tail_mask16(k - i);
+        _mm512_mask_storeu_ps(dst + i, m, F16Load::load(src + i, m));
+      }
+    }
+    // Rows of y are addressed from token c0: the widened chunk starts there.
+    run_tiles<FloatTile, F16WeightsF32Acts>(w, wrb, reinterpret_cast<const uint8_t*>(xf),
+                                            static_cast<size_t>(k) * sizeof(float), k, y + c0 * ys,
+                                            ys, r0, r1, 0, c1 - c0);
+  }
+  return true;
+}
+
 }  // namespace
 
 bool matmul_range(DType wtype, const void* w, size_t w_row_bytes, const void* xq, size_t xrb,
@@ -525,14 +584,18 @@ bool matmul_range(DType wtype, const void* w, size_t w_row_bytes, const void* xq
       return run_tiles<QuantTile, Q8_0Q8_0MaddUbs>(wb, wrb, xb, xrb, k, y, y_stride, r0, r1, t0,
                                                    t1);
     case DType::F16:
-      return run_tiles<FloatTile, F16Load>(wb, wrb, xb, xrb, k, y, y_stride, r0, r1, t0, t1);
+      if (t1 - t0 > 1) return f16_widened(wb, wrb, xb, xrb, k, y, y_stride, r0, r1, t0, t1);
+      return run_tiles<FloatTile, SameLoads<F16Load>>(wb, wrb, xb, xrb, k, y, y_stride, r0, r1, t0,
+                                                      t1);
     case DType::BF16:
       if (bf16) {
         return run_tiles<Bf16DotTile, Bf16Dot>(wb, wrb, xb, xrb, k, y, y_stride, r0, r1, t0, t1);
       }
-      return run_tiles<FloatTile, BF16Load>(wb, wrb, xb, xrb, k, y, y_stride, r0, r1, t0, t1);
+      return run_tiles<FloatTile, SameLoads<BF16Load>>(wb, wrb, xb, xrb, k, y, y_stride, r0, r1, t0,
+                                                       t1);
     case DType::F32:
-      return run_tiles<FloatTile, F32Load>(wb, wrb, xb, xrb, k, y, y_stride, r0, r1, t0, t1);
+      return run_tiles<FloatTile, SameLoads<F32Load>>(wb, wrb, xb, xrb, k, y, y_stride, r0, r1, t0,
+                                                      t1);
     default:
       return false;
   }

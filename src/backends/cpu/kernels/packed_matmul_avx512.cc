@@ -215,7 +215,7 @@ void run(const PackedArgs& a, int64_t g0, int64_t g1, int64_t t0, int64_t t1) {
   alignas(64) int32_t corr[K::kOffset ? 8 * kScaleEntries : 1];
   alignas(64) int32_t corr_sum[K::kOffset ? kScaleEntries : 1];
   // Tokens per tile: the lane order's 8 accumulators per token leave registers for 2, the
-  // block order's 2 for 4.
+  // block order's 2 for kBlockTile.
   const bool blocks = a.order == SumOrder::Blocks;
   const int64_t nt_tile = blocks ? kBlockTile : 2;
   for (int64_t c0 = t0; c0 < t1; c0 += chunk) {

@@ -110,6 +110,17 @@ inline void store(float* y, __m512 sum, __m512 mins, __mmask16 mask) {
   _mm512_mask_storeu_ps(y, mask, sum);
 }
 
+// Pulls block b of the next group (pf, null for none) into L1 while this one computes. Inside the
+// model the weights stream from L3 or memory, and the hardware prefetchers alone left both the
+// GEMV and the 16-token GEMM about 1.3x slower than with their weights in L2 (Sapphire Rapids;
+// model decode 1.3-1.5x faster with it).
+template <class K>
+inline void prefetch_block(const uint8_t* pf, int64_t b) {
+  if (!pf) return;
+  const char* p = reinterpret_cast<const char*>(pf + b * K::kBlockBytes);
+  for (size_t o = 0; o < K::kBlockBytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
+}
+
 // One group of 16 rows x NT tokens over all blocks, lane = row. Each (row, token) keeps 8 f32
 // partial sums, one per group of 4 elements of a block, and reduces them at the end in the
 // order the AVX2 kernel's register does (avx2::hsum): the same integers, the same f32
@@ -118,7 +129,7 @@ inline void store(float* y, __m512 sum, __m512 mins, __mmask16 mask) {
 template <class K, int NT>
 void tile(const uint8_t* wg, const uint8_t* x, size_t xrb, int64_t nb, const float* xd,
           const float* xs, const int32_t* corr, int64_t xstride, float* y, int64_t ys,
-          __mmask16 store_mask) {
+          __mmask16 store_mask, const uint8_t* pf) {
   using XB = typename K::XBlock;
   __m512 acc[NT][8];
   __m512 mins[NT];
@@ -130,6 +141,7 @@ void tile(const uint8_t* wg, const uint8_t* x, size_t xrb, int64_t nb, const flo
   }
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wg + b * K::kBlockBytes;
+    prefetch_block<K>(pf, b);
     __m512i q[8];
     K::load(blk, q);
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
@@ -166,13 +178,14 @@ void tile(const uint8_t* wg, const uint8_t* x, size_t xrb, int64_t nb, const flo
 template <class K, int NT>
 void tile_blocks(const uint8_t* wg, const uint8_t* x, size_t xrb, int64_t nb, const float* xd,
                  const float* xs, const int32_t* corr_sum, int64_t xstride, float* y, int64_t ys,
-                 __mmask16 store_mask) {
+                 __mmask16 store_mask, const uint8_t* pf) {
   using XB = typename K::XBlock;
   __m512 acc[NT], mins[NT];
 #pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) acc[t] = mins[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wg + b * K::kBlockBytes;
+    prefetch_block<K>(pf, b);
     __m512i q[8];
     K::load(blk, q);
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
@@ -234,17 +247,19 @@ void run(const PackedArgs& a, int64_t g0, int64_t g1, int64_t t0, int64_t t1) {
         float* y = a.y + t * a.ys + r0;
         const float* xdo = xd + off;
         const float* xso = K::kHasMin ? xs + off : xs;
+        // The first tile of a group fetches the next group; later ones re-read this one.
+        const uint8_t* pf = t == c0 && g + 1 < g1 ? wg + a.group_bytes : nullptr;
         if (blocks) {
           const int32_t* cs = K::kOffset ? corr_sum + off : corr_sum;
           block_tiles<K>(std::make_integer_sequence<int, kBlockTile>())[left - 1](
-              wg, x, a.xrb, nb, xdo, xso, cs, nt, y, a.ys, mask);
+              wg, x, a.xrb, nb, xdo, xso, cs, nt, y, a.ys, mask, pf);
           continue;
         }
         const int32_t* co = K::kOffset ? corr + 8 * off : corr;
         if (left == 2) {
-          tile<K, 2>(wg, x, a.xrb, nb, xdo, xso, co, nt, y, a.ys, mask);
+          tile<K, 2>(wg, x, a.xrb, nb, xdo, xso, co, nt, y, a.ys, mask, pf);
         } else {
-          tile<K, 1>(wg, x, a.xrb, nb, xdo, xso, co, nt, y, a.ys, mask);
+          tile<K, 1>(wg, x, a.xrb, nb, xdo, xso, co, nt, y, a.ys, mask, pf);
         }
       }
     }

@@ -269,6 +269,11 @@ struct BF16Load {
   static float scalar(T v) { return bf16_to_fp32(v); }
 };
 
+// How far ahead a decode tile asks for its weight rows: the hardware prefetchers alone fell
+// behind the float GEMV (F16-shape decode 31 -> 41 tok/s on 1 thread, 58 -> 80 on 2, with
+// AVX-512 on Sapphire Rapids; 27 -> 40 at the avx2 level). 1-2 KB ahead gained half of that.
+constexpr int kPrefetchBytes = 4096;
+
 template <class L, int NR, int NT>
 AUTOGLM_AVX2 void float_tile(const TileArgs& a) {
   using T = typename L::T;
@@ -292,8 +297,10 @@ AUTOGLM_AVX2 void float_tile(const TileArgs& a) {
     const int64_t k8 = k / 8 * 8;
 #pragma GCC unroll 4
     for (int r = 0; r < NR; ++r) {
-      for (int64_t e = 0; e < k8; e += 8)
+      for (int64_t e = 0; e < k8; e += 8) {
+        _mm_prefetch(reinterpret_cast<const char*>(wr[r] + e) + kPrefetchBytes, _MM_HINT_T0);
         acc[r][0] = _mm256_fmadd_ps(L::load(wr[r] + e), L::load(xr[0] + e), acc[r][0]);
+      }
     }
     i = k8;
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "backends/cpu/kernels/avx2_math.h"
@@ -668,6 +669,28 @@ void thread_pairs(const AttentionParams& p, int ith, int nth, int64_t* j0, int64
   *j1 = pair_at(hi * p.n_head);
 }
 
+// Asks for the K and V cache blocks that token t will read to be brought into L2. A step of
+// many sequences reads their caches from L3 or memory; the next token's blocks arrive while
+// this token's heads compute (the block table hides the order from the hardware prefetcher).
+void prefetch_token_kv(const AttentionParams& p, int64_t t, const void* k_cache,
+                       const void* v_cache) {
+#if defined(__x86_64__)
+  const int32_t* table = p.block_tables + p.tok_seq[t] * p.table_width;
+  const int64_t n_kv = p.positions[t] + 1;
+  for (int64_t b = 0; b * p.block_size < n_kv; ++b) {
+    const int64_t rows = std::min(p.block_size, n_kv - b * p.block_size);
+    const auto first = static_cast<size_t>(table[b]) * static_cast<size_t>(p.block_size);
+    for (const auto [cache, rb] : {std::pair{k_cache, p.k_row_bytes}, {v_cache, p.v_row_bytes}}) {
+      const char* base = static_cast<const char*>(cache) + first * rb;
+      const auto bytes = static_cast<size_t>(rows) * rb;
+      for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(base + o, _MM_HINT_T1);
+    }
+  }
+#else
+  (void)p, (void)t, (void)k_cache, (void)v_cache;
+#endif
+}
+
 }  // namespace
 
 void kv_store(const float* src, const int32_t* slots, int64_t n_tok, int64_t row_elems,
@@ -730,6 +753,12 @@ void attention(const float* q, const void* k_cache, const void* v_cache, float* 
   for (int64_t j = j0; j < j1;) {
     const int64_t t = j / p.n_head;
     const int64_t n_kv = p.positions[t] + 1;
+    // Token t's first job in this thread: fetch the next token's cache rows when they are
+    // another sequence's (a sequence's own next token reads rows this one brings in).
+    if ((j == j0 || j % p.n_head == 0) && t + 1 < p.n_tok && (t + 1) * p.n_head < j1 &&
+        p.tok_seq[t + 1] != p.tok_seq[t]) {
+      prefetch_token_kv(p, t + 1, k_cache, v_cache);
+    }
     if (p.tok_seq[t] != rows_seq) {
       rows_seq = p.tok_seq[t];
       rows.clear();

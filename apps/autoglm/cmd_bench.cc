@@ -57,14 +57,21 @@ int bench(BenchArgs a) {
     return std::chrono::duration<double, std::milli>(clock::now() - t0).count();
   };
   std::vector<double> pp, tg;
+  // Per decode token: wall time outside the kernels (thread dispatch and waiting, the executor,
+  // sampling; the plan is cached, never rebuilt per token).
+  double outside_us = 0;
   // One untimed warm-up builds the plans (prefill and decode shapes) and faults in the weights.
-  for (int rep = -1; rep < a.repetitions; ++rep) {
+  // A last pass, not in the speed figures, times every kernel for outside_us.
+  for (int rep = -1; rep <= a.repetitions; ++rep) {
+    const bool profiled = rep == a.repetitions;
+    s.runner().set_kernel_timing(profiled);
     s.reset();
     auto t0 = clock::now();
     auto logits = s.decode(prompt);
     if (!logits.ok()) return report(logits.status());
     const double prefill_ms = ms_since(t0);
     int32_t next = runtime::argmax(*logits);
+    const double kernel_s0 = s.runner().kernel_seconds();
     t0 = clock::now();
     for (int i = 0; i < a.gen; ++i) {
       auto l = s.decode({&next, 1});
@@ -72,10 +79,16 @@ int bench(BenchArgs a) {
       next = runtime::argmax(*l);
     }
     const double decode_ms = ms_since(t0);
+    const double kernel_ms = (s.runner().kernel_seconds() - kernel_s0) * 1000.0;
     if (rep < 0) continue;
+    if (profiled) {
+      if (a.gen > 0) outside_us = (decode_ms - kernel_ms) * 1000.0 / a.gen;
+      continue;
+    }
     if (a.prompt > 0) pp.push_back(a.prompt * 1000.0 / prefill_ms);
     if (a.gen > 0) tg.push_back(a.gen * 1000.0 / decode_ms);
   }
+  s.runner().set_kernel_timing(false);
   const Stat p = pp.empty() ? Stat{} : stat(pp), g = tg.empty() ? Stat{} : stat(tg);
   const int threads = s.device().props().threads;
   const std::string model = a.model.model.empty() ? default_model_path() : a.model.model;
@@ -90,6 +103,7 @@ int bench(BenchArgs a) {
                         {"prefill_tokens_per_s_std", p.std},
                         {"decode_tokens_per_s", g.mean},
                         {"decode_tokens_per_s_std", g.std},
+                        {"decode_outside_kernels_us_per_token", outside_us},
                         {"kv_cache_mb", static_cast<double>(s.kv_bytes()) / (1 << 20)},
                         {"plans_built", s.exec_stats().plans_built},
                         {"peak_rss_mb", peak_rss_mb()}};
@@ -98,7 +112,9 @@ int bench(BenchArgs a) {
     std::printf("model    %s\nthreads  %d (%s)\n", model.c_str(), threads,
                 s.device().props().isa.c_str());
     std::printf("pp%-5d  %8.1f ± %.1f tokens/s\n", a.prompt, p.mean, p.std);
-    std::printf("tg%-5d  %8.1f ± %.1f tokens/s\n", a.gen, g.mean, g.std);
+    std::printf("tg%-5d  %8.1f ± %.1f tokens/s", a.gen, g.mean, g.std);
+    std::printf("\n");
+    if (a.gen > 0) std::printf("decode   %.0f µs per token outside kernels\n", outside_us);
     std::printf("peak RSS %.1f MiB (KV cache %.1f MiB), plans built %zu\n", peak_rss_mb(),
                 static_cast<double>(s.kv_bytes()) / (1 << 20), s.exec_stats().plans_built);
   }

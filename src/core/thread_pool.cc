@@ -39,7 +39,7 @@ int ThreadPool::default_threads() {
 
 ThreadPool::ThreadPool(int n_threads)
     : n_threads_(n_threads > 0 ? n_threads : default_threads()),
-      own_taken_(new std::atomic<bool>[static_cast<size_t>(n_threads_)]) {
+      parts_(new Part[static_cast<size_t>(n_threads_)]) {
   for (int t = 1; t < n_threads_; ++t) workers_.emplace_back([this, t] { worker(t); });
 }
 
@@ -47,47 +47,44 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_.store(true);
-    state_.fetch_add(2);  // a new generation wakes everyone to see stop_
+    gen_.fetch_add(1);  // a new generation wakes everyone to see stop_
   }
   cv_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::work_parts(int t) {
-  const int owned = std::min(n_threads_, n_parts_);
-  if (t < owned && !own_taken_[t].exchange(true)) (*job_)(t, n_parts_);
-  for (int i = next_part_.fetch_add(1); i < n_parts_; i = next_part_.fetch_add(1))
-    (*job_)(i, n_parts_);
-  for (int i = 0; i < owned; ++i) {  // the own parts of threads that have not come yet
-    if (!own_taken_[i].exchange(true)) (*job_)(i, n_parts_);
-  }
+void ThreadPool::try_part(int t, uint64_t g) {
+  Part& p = parts_[static_cast<size_t>(t)];
+  uint64_t c = p.claimed.load(std::memory_order_relaxed);
+  if (c >= g || !p.claimed.compare_exchange_strong(c, g, std::memory_order_acquire)) return;
+  (*job_)(t, n_threads_);
+  p.done.store(g, std::memory_order_release);
 }
 
-void ThreadPool::run(const std::function<void(int, int)>& fn, int n_parts) {
-  if (n_parts <= 0) n_parts = n_threads_;
-  if (n_threads_ == 1 || n_parts == 1) {
-    for (int i = 0; i < n_parts; ++i) fn(i, n_parts);
+void ThreadPool::run(const std::function<void(int, int)>& fn) {
+  if (n_threads_ == 1) {
+    fn(0, 1);
     return;
   }
   job_ = &fn;
-  n_parts_ = n_parts;
-  for (int t = 0; t < n_threads_; ++t) own_taken_[t].store(false);
-  next_part_.store(std::min(n_threads_, n_parts));
-  const uint64_t open = ((state_.load() >> 1) + 1) << 1 | 1;
-  state_.store(open);
+  const uint64_t g = gen_.load(std::memory_order_relaxed) + 1;
+  gen_.store(g);  // seq_cst: ordered before the sleepers_ check below
   if (sleepers_.load() > 0) {
     { std::lock_guard<std::mutex> lock(mu_); }
     cv_.notify_all();
   }
-  work_parts(0);
-  state_.store(open & ~uint64_t{1});  // closed: late workers will not join
-  // Wait only for workers that joined and are finishing a part: spin, then yield so an
-  // oversubscribed machine can run them.
-  for (int spin = 0; active_.load() != 0; ++spin) {
-    if (spin < kSpinIterations) {
-      cpu_relax();
-    } else {
-      std::this_thread::yield();
+  try_part(0, g);
+  for (int t = 1; t < n_threads_; ++t) try_part(t, g);  // the parts nobody has taken yet
+  // Wait for parts that workers are finishing: spin, then yield so an oversubscribed machine
+  // can run them.
+  for (int t = 1; t < n_threads_; ++t) {
+    const Part& p = parts_[static_cast<size_t>(t)];
+    for (int spin = 0; p.done.load(std::memory_order_acquire) != g; ++spin) {
+      if (spin < kSpinIterations) {
+        cpu_relax();
+      } else {
+        std::this_thread::yield();
+      }
     }
   }
   job_ = nullptr;
@@ -96,25 +93,21 @@ void ThreadPool::run(const std::function<void(int, int)>& fn, int n_parts) {
 void ThreadPool::worker(int t) {
   uint64_t seen = 0;  // the constructor's generation, even if this thread starts late
   for (;;) {
-    uint64_t s = state_.load();
-    for (int spin = 0; (s >> 1) == seen && spin < kSpinIterations; ++spin) {
+    uint64_t g = gen_.load(std::memory_order_acquire);
+    for (int spin = 0; g == seen && spin < kSpinIterations; ++spin) {
       cpu_relax();
-      s = state_.load();
+      g = gen_.load(std::memory_order_acquire);
     }
-    if ((s >> 1) == seen) {
+    if (g == seen) {
       std::unique_lock<std::mutex> lock(mu_);
       sleepers_.fetch_add(1);
-      cv_.wait(lock, [&] { return (state_.load() >> 1) != seen || stop_.load(); });
+      cv_.wait(lock, [&] { return gen_.load() != seen || stop_.load(); });
       sleepers_.fetch_sub(1);
-      s = state_.load();
+      g = gen_.load(std::memory_order_acquire);
     }
-    seen = s >> 1;
+    seen = g;
     if (stop_.load()) return;
-    if (!(s & 1)) continue;  // already closed
-    // Join, then confirm the job is still the open one (seq_cst pairs with run()'s close).
-    active_.fetch_add(1);
-    if (state_.load() == s) work_parts(t);
-    active_.fetch_sub(1);
+    try_part(t, g);
   }
 }
 

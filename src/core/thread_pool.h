@@ -1,11 +1,14 @@
-// A persistent pool. run(fn, n_parts) calls fn(part, n_parts) once for every part in
-// [0, n_parts) and returns when all are done. Thread t (the caller is 0) takes part t first,
-// so consecutive ops split the same way find their rows in the cache of the core that wrote
-// them; the other parts are handed out dynamically, and a part whose thread the OS has not
-// scheduled yet is taken by whichever thread is free, so an oversubscribed machine (parallel
-// tests, a busy host) slows a step down instead of stalling it on a sleeping thread. Workers
-// spin briefly before sleeping so back-to-back ops in a decode step do not pay a futex wake
-// each time.
+// A persistent pool. run(fn) calls fn(part, n) once for each of the n = size() parts and returns
+// when all are done. Thread t (the caller is 0) runs part t, so consecutive ops split the same
+// way find their rows in the cache of the core that wrote them. A part whose thread has not
+// taken it by the time the caller finished its own (the OS has not scheduled that thread yet) is
+// run by the caller, so an oversubscribed machine (parallel tests, a busy host) slows a step down
+// instead of stalling it on a sleeping thread. Workers spin briefly before sleeping so
+// back-to-back ops in a decode step do not pay a futex wake each time.
+//
+// A hand-off costs a few cache-line transfers between cores, which a decode step pays hundreds
+// of times: the job's generation (one line, written by the caller) and each part's claim and
+// completion (a line per part, written by whoever runs it).
 #pragma once
 
 #include <algorithm>
@@ -28,8 +31,7 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int size() const { return n_threads_; }
-  // n_parts <= 0: one part per thread.
-  void run(const std::function<void(int ith, int nth)>& fn, int n_parts = 0);
+  void run(const std::function<void(int ith, int nth)>& fn);
 
   // [begin, end) of n items for part ith of nth, in contiguous chunks.
   static void split(int64_t n, int ith, int nth, int64_t* begin, int64_t* end) {
@@ -41,20 +43,23 @@ class ThreadPool {
   static int default_threads();  // physical cores (logical / SMT siblings), at least 1
 
  private:
-  void worker(int t);
-  void work_parts(int t);
+  // Generations number the jobs from 1; a part's fields hold the last generation that reached
+  // that state, so a stale claim (for a job already finished) always fails.
+  struct alignas(64) Part {
+    std::atomic<uint64_t> claimed{0};
+    std::atomic<uint64_t> done{0};
+  };
 
-  int n_threads_;
+  void worker(int t);
+  // Runs part t of job generation g if nobody has claimed it yet.
+  void try_part(int t, uint64_t g);
+
+  const int n_threads_;
+  std::unique_ptr<Part[]> parts_;
   std::vector<std::thread> workers_;
-  // The current job; written by run() only while no worker is inside a job.
-  const std::function<void(int, int)>* job_ = nullptr;
-  int n_parts_ = 0;
-  std::atomic<int> next_part_{0};                   // the next of the parts past the threads' own
-  std::unique_ptr<std::atomic<bool>[]> own_taken_;  // [n_threads]: part t is taken
-  // (generation << 1) | open. A worker joins a job only while it is open; run() closes it
-  // once all parts are taken and then waits only for workers that joined.
-  std::atomic<uint64_t> state_{0};
-  std::atomic<int> active_{0};
+  // The current job and its generation; written by run() only while no part is running.
+  alignas(64) const std::function<void(int, int)>* job_ = nullptr;
+  std::atomic<uint64_t> gen_{0};
   std::atomic<int> sleepers_{0};
   std::atomic<bool> stop_{false};
   std::mutex mu_;

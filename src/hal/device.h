@@ -52,6 +52,12 @@ class Stream {
   // Runs the split's nodes in order; may return before completion on async devices.
   virtual Status compute(const SplitExec& split) = 0;
   virtual void synchronize() = 0;  // waits for everything queued on this stream
+  // Kernel timing, off by default (it costs a clock read per part of every node): while on,
+  // kernel_seconds() grows by each node's time on its slowest thread, so a run's wall time
+  // minus it is what lies outside the kernels (dispatch, waiting, the executor). A device that
+  // does not measure it stays at 0.
+  virtual void set_timing(bool) {}
+  virtual double kernel_seconds() const { return 0.0; }
 };
 
 class Device {

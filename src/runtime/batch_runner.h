@@ -68,6 +68,8 @@ class BatchRunner {
   // wanting one logits row (plans that shape if needed).
   Result<size_t> crossing_bytes(int64_t n_tokens, int64_t n_seqs);
   const sched::ExecutorStats& exec_stats() const { return executor_->stats(); }
+  void set_kernel_timing(bool on) { executor_->set_kernel_timing(on); }
+  double kernel_seconds() const { return executor_->kernel_seconds(); }
 
  private:
   BatchRunner(const model::Model& m, const RunnerOptions& o) : model_(m), opts_(o) {}

@@ -125,6 +125,16 @@ Result<std::unique_ptr<Plan>> Executor::build_plan(const graph::Bindings& bindin
   return plan;
 }
 
+void Executor::set_kernel_timing(bool on) {
+  for (auto& [device, stream] : streams_) stream->set_timing(on);
+}
+
+double Executor::kernel_seconds() const {
+  double s = 0.0;
+  for (const auto& [device, stream] : streams_) s += stream->kernel_seconds();
+  return s;
+}
+
 Result<const Plan*> Executor::run(const graph::Bindings& bindings, std::span<const Input> inputs) {
   AUTOGLM_ASSIGN_OR_RETURN(const Plan* plan, plan_for(bindings));
   for (const Input& in : inputs) {

@@ -58,6 +58,9 @@ class Executor {
   Result<const Plan*> run(const graph::Bindings& bindings, std::span<const Input> inputs);
 
   const ExecutorStats& stats() const { return stats_; }
+  // Kernel timing on every stream (hal::Stream::set_timing), and its time added up.
+  void set_kernel_timing(bool on);
+  double kernel_seconds() const;
 
   // Plans kept at most; a server sees many batch shapes.
   static constexpr size_t kMaxPlans = 64;

@@ -1,8 +1,11 @@
 // Executes splits on the CPU: each node is one ThreadPool::run over its kernel.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <functional>
 #include <unordered_map>
+#include <vector>
 
 #include "backends/cpu/kernels/packed_matmul.h"
 #include "core/aligned.h"
@@ -14,9 +17,12 @@ namespace autoglm::cpu {
 class CpuStream : public hal::Stream {
  public:
   // order: how the packed kernels sum (SumOrder::Blocks for precision int8).
-  CpuStream(ThreadPool& pool, SumOrder order) : pool_(pool), order_(order) {}
+  CpuStream(ThreadPool& pool, SumOrder order)
+      : pool_(pool), order_(order), part_seconds_(static_cast<size_t>(pool.size())) {}
   Status compute(const hal::SplitExec& split) override;
   void synchronize() override {}  // compute() is synchronous on the CPU
+  void set_timing(bool on) override { timing_ = on; }
+  double kernel_seconds() const override { return kernel_seconds_; }
 
  private:
   Status run_node(const hal::NodeExec& ne);
@@ -29,13 +35,30 @@ class CpuStream : public hal::Stream {
   // slower decode on 2 threads). A worker the OS schedules late does not stall the step: the
   // pool hands its part to whichever thread is free first. std::cref keeps the
   // std::function from allocating a copy of the lambda on every op of the decode step.
+  // With timing on, each part is timed and the slowest one is the op's kernel time.
   template <typename Fn>
   void par(const Fn& fn) {
-    pool_.run(std::cref(fn));
+    if (!timing_) {
+      pool_.run(std::cref(fn));
+      return;
+    }
+    const auto timed = [&](int ith, int nth) {
+      const auto t0 = Clock::now();
+      fn(ith, nth);
+      part_seconds_[static_cast<size_t>(ith)] =
+          std::chrono::duration<double>(Clock::now() - t0).count();
+    };
+    pool_.run(std::cref(timed));
+    kernel_seconds_ += *std::max_element(part_seconds_.begin(), part_seconds_.end());
   }
+
+  using Clock = std::chrono::steady_clock;
 
   ThreadPool& pool_;
   SumOrder order_;
+  std::vector<double> part_seconds_;  // [threads]: the current op's time in each part
+  bool timing_ = false;
+  double kernel_seconds_ = 0.0;
   AlignedPtr scratch_;  // matmul activations; grows to the largest need, then is reused
   size_t scratch_bytes_ = 0;
   // What scratch_ holds: the quantized copy of one input, reused by the matmuls that follow it

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "tiny_model.h"
 
 namespace autoglm::runtime {
@@ -71,6 +73,25 @@ TEST(BatchRunner, FusedGraphGivesTheUnfusedLogits) {
   EXPECT_GT(n_fused, 0u);
   EXPECT_LT(fused->graph().graph.nodes().size(), plain->graph().graph.nodes().size());
   EXPECT_EQ(run(*fused, {{kA, 0, kBlocksA, 3}}), run(*plain, {{kA, 0, kBlocksA, 3}}));
+}
+
+// Kernel time accrues only while timing is on, and never exceeds the steps' wall time.
+TEST(BatchRunner, KernelTimingCountsOnlyWhileOn) {
+  auto m = tiny();
+  auto r = runner(*m);
+  run(*r, {{kA, 0, kBlocksA, 1}});
+  EXPECT_EQ(r->kernel_seconds(), 0.0);
+  r->set_kernel_timing(true);
+  const auto t0 = std::chrono::steady_clock::now();
+  run(*r, {{kB, 0, kBlocksB, 1}});
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double on = r->kernel_seconds();
+  EXPECT_GT(on, 0.0);
+  EXPECT_LE(on, wall);
+  r->set_kernel_timing(false);
+  const int32_t next = 17;
+  run(*r, {{{&next, 1}, 7, kBlocksA, 1}});
+  EXPECT_EQ(r->kernel_seconds(), on);
 }
 
 TEST(BatchRunner, BadChunksAreRefusedBeforeRunning) {

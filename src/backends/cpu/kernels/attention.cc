@@ -680,7 +680,7 @@ void prefetch_token_kv(const AttentionParams& p, int64_t t, const void* k_cache,
   for (int64_t b = 0; b * p.block_size < n_kv; ++b) {
     const int64_t rows = std::min(p.block_size, n_kv - b * p.block_size);
     const auto first = static_cast<size_t>(table[b]) * static_cast<size_t>(p.block_size);
-    for (const auto [cache, rb] : {std::pair{k_cache, p.k_row_bytes}, {v_cache, p.v_row_bytes}}) {
+    for (const auto& [cache, rb] : {std::pair{k_cache, p.k_row_bytes}, {v_cache, p.v_row_bytes}}) {
       const char* base = static_cast<const char*>(cache) + first * rb;
       const auto bytes = static_cast<size_t>(rows) * rb;
       for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(base + o, _MM_HINT_T1);

@@ -73,12 +73,81 @@ const PackedWeight* CpuStream::packed(const hal::TensorRef& w) {
   return &packed_.emplace(w.data, std::move(p)).first->second;
 }
 
-Status CpuStream::compute(const hal::SplitExec& split) {
-  for (const hal::NodeExec& ne : split.nodes) {
-    if (ne.node->op != graph::OpKind::MatMul) quantized_ = {};
-    AUTOGLM_RETURN_IF_ERROR(run_node(ne));
+void* CpuStream::thread_scratch(int ith, size_t bytes) {
+  ThreadBuffer& b = thread_scratch_[static_cast<size_t>(ith)];
+  if (bytes > b.bytes) {
+    b.data = aligned_alloc_bytes(bytes);
+    b.bytes = b.data ? bytes : 0;
   }
-  quantized_ = {};
+  return b.data.get();
+}
+
+Status CpuStream::compute(const hal::SplitExec& split) {
+  const std::vector<hal::NodeExec>& nodes = split.nodes;
+  for (size_t i = 0; i < nodes.size();) {
+    if (nodes[i].node->op != graph::OpKind::MatMul) {
+      AUTOGLM_RETURN_IF_ERROR(run_node(nodes[i]));
+      ++i;
+      continue;
+    }
+    // The run of MatMuls on this node's input whose activations quantize alike.
+    const hal::NodeExec& first = nodes[i];
+    const DType act = matmul_activation_type(first.in[0].desc.dtype);
+    size_t j = i + 1;
+    while (j < nodes.size() && nodes[j].node->op == graph::OpKind::MatMul &&
+           nodes[j].in[1].data == first.in[1].data &&
+           matmul_activation_type(nodes[j].in[0].desc.dtype) == act) {
+      ++j;
+    }
+    AUTOGLM_RETURN_IF_ERROR(run_matmuls({nodes.data() + i, j - i}));
+    i = j;
+  }
+  return {};
+}
+
+Status CpuStream::run_matmuls(std::span<const hal::NodeExec> group) {
+  const hal::TensorRef& x = group.front().in[1];  // [n_tok, k], the same for all
+  const int64_t k = x.desc.dims[0], n_tok = x.desc.dims[1];
+  const DType act = matmul_activation_type(group.front().in[0].desc.dtype);
+  // A few rows (decode) each thread quantizes for itself, cheaper than a hand-off between
+  // threads; more rows are quantized once, split over the threads.
+  constexpr int64_t kOwnQuantRows = 4;
+  const size_t act_bytes = dtype_row_bytes(act, k) * static_cast<size_t>(n_tok);
+  const bool own_quant = act != DType::F32 && n_tok <= kOwnQuantRows;
+  if (own_quant) {
+    for (int t = 0; t < pool_.size(); ++t) {
+      if (!thread_scratch(t, act_bytes))
+        return error(ErrorCode::ResourceExhausted, "out of memory for matmul activations");
+    }
+  } else if (act != DType::F32) {
+    void* buf = scratch(act_bytes);
+    if (!buf) return error(ErrorCode::ResourceExhausted, "out of memory for matmul activations");
+    par([&](int ith, int nth) { convert_activations(f32(x), n_tok, k, act, buf, ith, nth); });
+  }
+  // Packing runs its own parallel loop, so it happens before the group's.
+  group_packed_.clear();
+  for (const hal::NodeExec& ne : group) group_packed_.push_back(packed(ne.in[0]));
+  par([&](int ith, int nth) {
+    const void* xq = x.data;
+    if (own_quant) {
+      void* buf = thread_scratch_[static_cast<size_t>(ith)].data.get();
+      convert_activations(f32(x), n_tok, k, act, buf, 0, 1);
+      xq = buf;
+    } else if (act != DType::F32) {
+      xq = scratch_.get();
+    }
+    for (size_t m = 0; m < group.size(); ++m) {
+      const hal::TensorRef& w = group[m].in[0];  // [n_out, k]
+      const hal::TensorRef& out = group[m].out;  // [n_tok, n_out]
+      const int64_t n_out = w.desc.dims[1];
+      if (const PackedWeight* pw = group_packed_[m]) {
+        packed_matmul(*pw, xq, n_tok, f32(out), n_out, ith, nth);
+      } else {
+        matmul(w.desc.dtype, w.data, static_cast<size_t>(w.desc.strides[1]), xq, n_tok, n_out, k,
+               f32(out), n_out, ith, nth);
+      }
+    }
+  });
   return {};
 }
 
@@ -139,33 +208,6 @@ Status CpuStream::run_node(const hal::NodeExec& ne) {
         softmax(f32(ne.in[0]), f32(out), out.desc.rows(), out.desc.dims[0], p.scale, ith, nth);
       });
       return {};
-    case OpKind::MatMul: {
-      const hal::TensorRef& w = ne.in[0];  // [n_out, k]
-      const hal::TensorRef& x = ne.in[1];  // [n_tok, k]
-      const int64_t k = x.desc.dims[0], n_tok = x.desc.dims[1], n_out = w.desc.dims[1];
-      const DType act = matmul_activation_type(w.desc.dtype);
-      const void* xq = x.data;
-      if (act != DType::F32) {
-        const QuantizedInput want{x.data, act, n_tok, k};
-        if (quantized_ != want) {
-          void* buf = scratch(dtype_row_bytes(act, k) * static_cast<size_t>(n_tok));
-          if (!buf)
-            return error(ErrorCode::ResourceExhausted, "out of memory for matmul activations");
-          par([&](int ith, int nth) { convert_activations(f32(x), n_tok, k, act, buf, ith, nth); });
-          quantized_ = want;
-        }
-        xq = scratch_.get();
-      }
-      if (const PackedWeight* pw = packed(w)) {
-        par([&](int ith, int nth) { packed_matmul(*pw, xq, n_tok, f32(out), n_out, ith, nth); });
-        return {};
-      }
-      par([&](int ith, int nth) {
-        matmul(w.desc.dtype, w.data, static_cast<size_t>(w.desc.strides[1]), xq, n_tok, n_out, k,
-               f32(out), n_out, ith, nth);
-      });
-      return {};
-    }
     case OpKind::Rope: {
       RopeParams rp{p.n_rot, p.neox, p.freq_base, p.freq_scale,
                     static_cast<const float*>(ne.in[2].data)};
@@ -220,6 +262,8 @@ Status CpuStream::run_node(const hal::NodeExec& ne) {
     case OpKind::Weight:
     case OpKind::KvCache:
       return {};
+    case OpKind::MatMul:
+      break;  // compute() runs every MatMul through run_matmuls
   }
   return error(ErrorCode::Internal, "cpu: no kernel for node '" + n.name + "'");
 }

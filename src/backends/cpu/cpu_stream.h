@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -18,7 +19,10 @@ class CpuStream : public hal::Stream {
  public:
   // order: how the packed kernels sum (SumOrder::Blocks for precision int8).
   CpuStream(ThreadPool& pool, SumOrder order)
-      : pool_(pool), order_(order), part_seconds_(static_cast<size_t>(pool.size())) {}
+      : pool_(pool),
+        order_(order),
+        part_seconds_(static_cast<size_t>(pool.size())),
+        thread_scratch_(static_cast<size_t>(pool.size())) {}
   Status compute(const hal::SplitExec& split) override;
   void synchronize() override {}  // compute() is synchronous on the CPU
   void set_timing(bool on) override { timing_ = on; }
@@ -26,7 +30,12 @@ class CpuStream : public hal::Stream {
 
  private:
   Status run_node(const hal::NodeExec& ne);
+  // MatMul nodes back to back on one input (q, k, v; gate, up), as one op: the input is
+  // quantized once and every thread takes its rows of each.
+  Status run_matmuls(std::span<const hal::NodeExec> group);
   void* scratch(size_t bytes);
+  // Thread ith's own buffer of at least `bytes` (grown before the op that uses it).
+  void* thread_scratch(int ith, size_t bytes);
   // The packed copy of a constant weight for the packed kernels, made on first use; null when
   // its type or the ISA has none (or memory ran out: the plain kernels still work).
   const PackedWeight* packed(const hal::TensorRef& w);
@@ -61,16 +70,13 @@ class CpuStream : public hal::Stream {
   double kernel_seconds_ = 0.0;
   AlignedPtr scratch_;  // matmul activations; grows to the largest need, then is reused
   size_t scratch_bytes_ = 0;
-  // What scratch_ holds: the quantized copy of one input, reused by the matmuls that follow it
-  // back to back on the same input (q, k, v; gate, up). Cleared by any other node and at the
-  // end of a split, so the input cannot have changed under it.
-  struct QuantizedInput {
-    const void* src = nullptr;
-    DType type = DType::F32;
-    int64_t rows = 0, k = 0;
-    bool operator==(const QuantizedInput&) const = default;
+  // [threads]: each thread's copy of a few quantized activation rows.
+  struct ThreadBuffer {
+    AlignedPtr data;
+    size_t bytes = 0;
   };
-  QuantizedInput quantized_;
+  std::vector<ThreadBuffer> thread_scratch_;
+  std::vector<const PackedWeight*> group_packed_;  // run_matmuls' packed weights, reused
   // One stream per device per executor, so these live exactly as long as the plans whose
   // weights they copy.
   std::unordered_map<const void*, PackedWeight> packed_;

@@ -39,6 +39,10 @@ std::string_view op_name(OpKind op) {
       return "RmsNormMul";
     case OpKind::SwiGlu:
       return "SwiGlu";
+    case OpKind::RopeKvStore:
+      return "RopeKvStore";
+    case OpKind::RopeAttention:
+      return "RopeAttention";
     case OpKind::Custom:
       return "Custom";
   }

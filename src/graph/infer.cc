@@ -26,6 +26,10 @@ size_t arity(const Node& n) {
       return 3;  // Rope's third may be -1 (no freq factors)
     case OpKind::Attention:
       return 6;
+    case OpKind::RopeKvStore:
+      return 5;
+    case OpKind::RopeAttention:
+      return 7;
     case OpKind::Custom:
       return n.params.custom ? n.params.custom->n_inputs : 0;
     default:
@@ -44,7 +48,10 @@ Result<Inferred> infer(const Graph& g, const Node& n) {
   }
   for (size_t i = 0; i < n.inputs.size(); ++i) {
     const NodeId in = n.inputs[i];
-    const bool optional = n.op == OpKind::Rope && i == 2 && in == -1;
+    // Rope's freq factors, also as the last input of the ops Rope is fused into.
+    const bool optional =
+        in == -1 && ((n.op == OpKind::Rope && i == 2) || (n.op == OpKind::RopeKvStore && i == 4) ||
+                     (n.op == OpKind::RopeAttention && i == 6));
     if (!optional && (in < 0 || in >= n.id))
       return bad(n, "input " + std::to_string(i) + " is invalid");
   }
@@ -52,6 +59,16 @@ Result<Inferred> infer(const Graph& g, const Node& n) {
   auto f32_2d = [&](const Node& x) { return x.dtype == DType::F32 && x.shape.n_dims <= 2; };
   auto i32_vector_of = [](const Node& x, const Dim& len) {
     return x.dtype == DType::I32 && x.shape.n_dims == 1 && x.shape.dims[0] == len;
+  };
+  // What is wrong with rotating rows x by the node's rope parameters, or null.
+  auto rope_geometry = [&](const Node& x) -> const char* {
+    if (n.params.n_head * n.params.head_dim != x.shape.dims[0].value ||
+        x.shape.dims[0].is_symbolic()) {
+      return "row length is not n_head * head_dim";
+    }
+    if (n.params.n_rot <= 0 || n.params.n_rot > n.params.head_dim || n.params.n_rot % 2)
+      return "n_rot must be even and within head_dim";
+    return nullptr;
   };
 
   switch (n.op) {
@@ -110,16 +127,11 @@ Result<Inferred> infer(const Graph& g, const Node& n) {
       const Node& pos = in(1);
       if (!f32_2d(x) || pos.dtype != DType::I32)
         return bad(n, "expects f32 rows and i32 positions");
-      if (n.params.n_head * n.params.head_dim != x.shape.dims[0].value ||
-          x.shape.dims[0].is_symbolic()) {
-        return bad(n, "row length is not n_head * head_dim");
-      }
-      if (n.params.n_rot <= 0 || n.params.n_rot > n.params.head_dim || n.params.n_rot % 2) {
-        return bad(n, "n_rot must be even and within head_dim");
-      }
+      if (auto bad_rope = rope_geometry(x)) return bad(n, bad_rope);
       return Inferred{DType::F32, x.shape};
     }
-    case OpKind::KvStore: {
+    case OpKind::KvStore:
+    case OpKind::RopeKvStore: {
       const Node& cache = in(0);
       const Node& src = in(1);
       if (cache.op != OpKind::KvCache) return bad(n, "first input must be a KV cache");
@@ -127,9 +139,15 @@ Result<Inferred> infer(const Graph& g, const Node& n) {
         return bad(n, "source rows must match the cache row length");
       }
       if (!i32_vector_of(in(2), src.shape.dims[1])) return bad(n, "slots must be [n_tok] i32");
+      if (n.op == OpKind::RopeKvStore) {
+        if (!i32_vector_of(in(3), src.shape.dims[1]))
+          return bad(n, "positions must be [n_tok] i32");
+        if (auto bad_rope = rope_geometry(src)) return bad(n, bad_rope);
+      }
       return Inferred{cache.dtype, cache.shape};
     }
-    case OpKind::Attention: {
+    case OpKind::Attention:
+    case OpKind::RopeAttention: {
       const Node& q = in(0);
       const Node& k = in(1);
       const Node& v = in(2);
@@ -148,6 +166,9 @@ Result<Inferred> infer(const Graph& g, const Node& n) {
       }
       if (in(5).dtype != DType::I32 || in(5).shape.n_dims != 2)
         return bad(n, "block_tables must be [n_seqs, width] i32");
+      if (n.op == OpKind::RopeAttention) {
+        if (auto bad_rope = rope_geometry(q)) return bad(n, bad_rope);
+      }
       return Inferred{DType::F32, q.shape};
     }
     case OpKind::Custom: {

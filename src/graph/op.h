@@ -30,12 +30,22 @@ enum class OpKind : uint8_t {
   // Fused by passes (graph/passes/fuse.h) where every chosen device runs them:
   RmsNormMul,  // rms_norm(x) * w, w broadcast over rows    in: x, w
   SwiGlu,      // silu(gate) * up                          in: gate, up
+  // KvStore of Rope(src)      in: cache, src, slots, positions, freq_factors (may be -1);
+  //                               out aliases cache
+  RopeKvStore,
+  // Attention of Rope(q)      in: Attention's six inputs, then freq_factors (may be -1)
+  RopeAttention,
   // An op registered at run time (graph/custom_op.h): params.custom names its definition, whose
   // shape rule the verifier applies and whose kernels the backends look up by name.
   Custom,
 };
 
 std::string_view op_name(OpKind op);
+
+// Ops whose output is the KV cache they write (in place), not a tensor of their own.
+constexpr bool stores_kv(OpKind op) {
+  return op == OpKind::KvStore || op == OpKind::RopeKvStore;
+}
 
 struct OpParams {
   float eps = 0.0f;    // RmsNorm

@@ -33,6 +33,7 @@ class PassManager {
   // graph implements the fused ops.
   struct Options {
     bool fuse = true;
+    bool fuse_rope = true;  // RoPE into the KV store and attention (needs their fused kernels)
   };
   static PassManager standard(const Options& o);
 

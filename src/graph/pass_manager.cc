@@ -25,6 +25,7 @@ PassManager PassManager::standard(const Options& o) {
   if (o.fuse) {
     pm.add(std::make_unique<FuseRmsNormMul>());
     pm.add(std::make_unique<FuseSwiGlu>());
+    if (o.fuse_rope) pm.add(std::make_unique<FuseRope>());
   }
   pm.add(std::make_unique<DeadNodeElimination>());
   return pm;

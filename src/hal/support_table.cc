@@ -9,10 +9,11 @@ using graph::NodeId;
 using graph::OpKind;
 using graph::Shape;
 
-constexpr OpKind kComputeOps[] = {OpKind::GetRows,   OpKind::RmsNorm,    OpKind::Mul,
-                                  OpKind::Add,       OpKind::Silu,       OpKind::MatMul,
-                                  OpKind::Rope,      OpKind::Softmax,    OpKind::KvStore,
-                                  OpKind::Attention, OpKind::RmsNormMul, OpKind::SwiGlu};
+constexpr OpKind kComputeOps[] = {OpKind::GetRows,     OpKind::RmsNorm,      OpKind::Mul,
+                                  OpKind::Add,         OpKind::Silu,         OpKind::MatMul,
+                                  OpKind::Rope,        OpKind::Softmax,      OpKind::KvStore,
+                                  OpKind::Attention,   OpKind::RmsNormMul,   OpKind::SwiGlu,
+                                  OpKind::RopeKvStore, OpKind::RopeAttention};
 constexpr DType kProbeTypes[] = {DType::F32,  DType::F16,  DType::BF16,
                                  DType::Q4_0, DType::Q4_1, DType::Q8_0};
 
@@ -65,11 +66,17 @@ bool probe(const Device& d, OpKind op, DType t) {
       n.inputs = {rows(t), ids(), -1};
       break;
     case OpKind::KvStore:
+    case OpKind::RopeKvStore:
       n.shape = Shape::of({Dim::of(64), Dim::of(64)});
       n.inputs = {leaf(g, OpKind::KvCache, t, {Dim::of(64), Dim::of(64)}),
                   leaf(g, OpKind::Input, DType::F32, {Dim::of(64), Dim::of(4)}), ids()};
+      if (op == OpKind::RopeKvStore) {
+        n.params.n_head = 1;  // the one KV head of the rows
+        n.inputs.insert(n.inputs.end(), {ids(), -1});
+      }
       break;
-    case OpKind::Attention: {
+    case OpKind::Attention:
+    case OpKind::RopeAttention: {
       n.dtype = DType::F32;
       const NodeId k = leaf(g, OpKind::KvCache, t, {Dim::of(64), Dim::of(64)});
       const NodeId v = leaf(g, OpKind::KvCache, t, {Dim::of(64), Dim::of(64)});
@@ -79,6 +86,7 @@ bool probe(const Device& d, OpKind op, DType t) {
                   ids(),
                   ids(),
                   leaf(g, OpKind::Input, DType::I32, {Dim::of(4), Dim::of(1)})};
+      if (op == OpKind::RopeAttention) n.inputs.push_back(-1);
       break;
     }
     default:  // RmsNorm, Silu, Softmax: one input of the same type
@@ -101,6 +109,10 @@ std::vector<OpSupport> support_table(const Device& d) {
     out.push_back(std::move(s));
   }
   return out;
+}
+
+bool supports_op(const Device& d, OpKind op, DType t) {
+  return probe(d, op, t);
 }
 
 std::vector<DType> kv_cache_types(const Device& d) {

@@ -19,6 +19,9 @@ struct OpSupport {
 // BF16, Q4_0, Q4_1 and Q8_0 the device accepts for a representative node of that op.
 std::vector<OpSupport> support_table(const Device& d);
 
+// Whether the device runs op's representative node with typed operand t (a row of the table).
+bool supports_op(const Device& d, graph::OpKind op, DType t);
+
 // The KV-cache types the device both stores (KvStore) and reads (Attention), from the same
 // probes, in the order of the table's dtypes.
 std::vector<DType> kv_cache_types(const Device& d);

@@ -7,6 +7,7 @@
 #include "backends/cpu/cpu_device.h"
 #include "hal/plugin_loader.h"
 #include "hal/registry.h"
+#include "hal/support_table.h"
 
 namespace autoglm::runtime {
 
@@ -160,6 +161,10 @@ Result<std::unique_ptr<BatchRunner>> BatchRunner::create(const model::Model& mod
   graph::PassManager::Options passes;
   passes.fuse = opts.fuse && std::all_of(po.devices.begin(), po.devices.end(),
                                          [](const hal::Device* d) { return runs_fused_ops(*d); });
+  passes.fuse_rope = std::all_of(po.devices.begin(), po.devices.end(), [&](const hal::Device* d) {
+    return hal::supports_op(*d, graph::OpKind::RopeKvStore, opts.kv_dtype) &&
+           hal::supports_op(*d, graph::OpKind::RopeAttention, opts.kv_dtype);
+  });
   AUTOGLM_ASSIGN_OR_RETURN(r->graph_, model.build_graph(layout, passes));
   AUTOGLM_ASSIGN_OR_RETURN(r->executor_,
                            sched::Executor::create(r->graph_.graph, po, std::move(state)));

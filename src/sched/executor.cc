@@ -100,6 +100,7 @@ Result<std::unique_ptr<Plan>> Executor::build_plan(const graph::Bindings& bindin
         break;
       }
       case graph::OpKind::KvStore:
+      case graph::OpKind::RopeKvStore:
         t.data = plan->tensors[n.inputs[0]].data;
         break;
       default:

@@ -10,7 +10,7 @@ namespace autoglm::sched {
 
 bool needs_arena(const graph::Node& n) {
   using graph::OpKind;
-  return n.op != OpKind::Weight && n.op != OpKind::KvCache && n.op != OpKind::KvStore;
+  return n.op != OpKind::Weight && n.op != OpKind::KvCache && !graph::stores_kv(n.op);
 }
 
 namespace {

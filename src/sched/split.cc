@@ -74,7 +74,7 @@ Result<Placement> place(const graph::Graph& g, const std::vector<graph::NodeId>&
         continue;
       }
       // A store's output is the persistent cache itself, not a per-run tensor.
-      if (pl.device_of[in] == consumer || g.node(in).op == graph::OpKind::KvStore) continue;
+      if (pl.device_of[in] == consumer || graph::stores_kv(g.node(in).op)) continue;
       bool seen = false;
       for (const auto& c : pl.crossings) seen |= c.producer == in && c.consumer == consumer;
       if (!seen) pl.crossings.push_back({in, consumer});

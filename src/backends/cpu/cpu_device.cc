@@ -119,8 +119,10 @@ bool CpuDevice::supports(const graph::Graph& g, const graph::Node& n) const {
     case OpKind::MatMul:
       return matmul_supports(g.node(n.inputs[0]).dtype);
     case OpKind::KvStore:
+    case OpKind::RopeKvStore:
       return kv_cache_type(n.dtype, n.shape.dims[0].value);
     case OpKind::Attention:
+    case OpKind::RopeAttention:
       return f32_rows(n) && n.params.head_dim <= 512 &&  // kernel stack buffer
              g.node(n.inputs[1]).dtype == g.node(n.inputs[2]).dtype &&
              kv_cache_type(g.node(n.inputs[1]).dtype, n.params.head_dim);

@@ -37,6 +37,11 @@ void release_pages(const void* p, size_t bytes) {
 #endif
 }
 
+// A node's rope parameters; freq holds the llama3 frequency factors (no data: none).
+RopeParams rope_params(const graph::OpParams& p, const hal::TensorRef& freq) {
+  return {p.n_rot, p.neox, p.freq_base, p.freq_scale, static_cast<const float*>(freq.data)};
+}
+
 }  // namespace
 
 void* CpuStream::scratch(size_t bytes) {
@@ -209,8 +214,7 @@ Status CpuStream::run_node(const hal::NodeExec& ne) {
       });
       return {};
     case OpKind::Rope: {
-      RopeParams rp{p.n_rot, p.neox, p.freq_base, p.freq_scale,
-                    static_cast<const float*>(ne.in[2].data)};
+      const RopeParams rp = rope_params(p, ne.in[2]);
       const int64_t n_tok = out.desc.dims[1];
       par([&](int ith, int nth) {
         rope(f32(ne.in[0]), f32(out), n_tok, p.n_head, p.head_dim,
@@ -218,18 +222,26 @@ Status CpuStream::run_node(const hal::NodeExec& ne) {
       });
       return {};
     }
-    case OpKind::KvStore: {
+    case OpKind::KvStore:
+    case OpKind::RopeKvStore: {
       // Slots are checked by the caller that fills them (runtime::BatchRunner).
       const hal::TensorRef& cache = ne.in[0];                          // [n_slots, row]
       const hal::TensorRef& src = ne.in[1];                            // [n_tok, row]
       const auto* slots = static_cast<const int32_t*>(ne.in[2].data);  // [n_tok]
+      KvStoreRope rope{};
+      if (n.op == OpKind::RopeKvStore) {
+        rope = {rope_params(p, ne.in[4]), static_cast<const int32_t*>(ne.in[3].data), p.n_head,
+                p.head_dim};
+      }
       par([&](int ith, int nth) {
         kv_store(f32(src), slots, src.desc.dims[1], src.desc.dims[0], cache.desc.dtype, cache.data,
-                 static_cast<size_t>(cache.desc.strides[1]), ith, nth);
+                 static_cast<size_t>(cache.desc.strides[1]),
+                 n.op == OpKind::RopeKvStore ? &rope : nullptr, ith, nth);
       });
       return {};
     }
-    case OpKind::Attention: {
+    case OpKind::Attention:
+    case OpKind::RopeAttention: {
       const hal::TensorRef& q = ne.in[0];  // [n_tok, n_head*hd]
       const hal::TensorRef& k = ne.in[1];  // [n_slots, n_head_kv*hd]
       const hal::TensorRef& v = ne.in[2];
@@ -248,6 +260,11 @@ Status CpuStream::run_node(const hal::NodeExec& ne) {
       ap.block_tables = static_cast<const int32_t*>(bt.data);
       ap.table_width = bt.desc.dims[0];
       ap.block_size = p.block_size;
+      RopeParams q_rope{};
+      if (n.op == OpKind::RopeAttention) {
+        q_rope = rope_params(p, ne.in[6]);
+        ap.q_rope = &q_rope;
+      }
       par([&](int ith, int nth) { attention(f32(q), k.data, v.data, f32(out), ap, ith, nth); });
       return {};
     }

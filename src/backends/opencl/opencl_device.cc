@@ -119,6 +119,9 @@ bool OpenClDevice::supports(const graph::Graph& g, const graph::Node& n) const {
              n.params.n_head_kv > 0 && n.params.n_head % n.params.n_head_kv == 0;
     case OpKind::Custom:
       return n.params.custom && custom_.source("opencl", n.params.custom->name) != nullptr;
+    case OpKind::RopeKvStore:  // no fused kernels: the unfused ops run here instead
+    case OpKind::RopeAttention:
+      return false;
   }
   return false;
 }

@@ -387,6 +387,9 @@ Status OpenClStream::enqueue(const Resolved& r) {
     case OpKind::Weight:
     case OpKind::KvCache:
       return {};
+    case OpKind::RopeKvStore:  // never placed here (OpenClDevice::supports)
+    case OpKind::RopeAttention:
+      break;
   }
   return error(ErrorCode::Internal, "opencl: no kernel for node '" + n.name + "'");
 }

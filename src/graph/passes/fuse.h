@@ -20,4 +20,13 @@ class FuseSwiGlu : public Pass {
   Status run(Graph& g) override;
 };
 
+// RoPE into its one consumer: KvStore(cache, Rope(k), slots) → RopeKvStore (K rotated as it is
+// stored) and Attention(Rope(q), ...) → RopeAttention (each query head rotated as it is read),
+// when the Rope's positions are the consumer's own tokens' positions.
+class FuseRope : public Pass {
+ public:
+  std::string name() const override { return "fuse_rope"; }
+  Status run(Graph& g) override;
+};
+
 }  // namespace autoglm::graph

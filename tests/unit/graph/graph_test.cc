@@ -94,8 +94,62 @@ TEST(Graph, FusionRewritesNormTimesWeightAndSwiGlu) {
   EXPECT_EQ(f.g.find("norm.rms"), -1);
   EXPECT_EQ(f.g.find("gate_silu"), -1);
   EXPECT_GE(f.g.find("shared.rms"), 0);
-  ASSERT_EQ(pm.stats().size(), 3u);
-  EXPECT_EQ(pm.stats()[2].nodes_before - pm.stats()[2].nodes_after, 3u);  // two fused + weight w
+  ASSERT_EQ(pm.stats().size(), 4u);  // the two above, fuse_rope, dead node elimination
+  EXPECT_EQ(pm.stats()[3].nodes_before - pm.stats()[3].nodes_after, 3u);  // two fused + weight w
+}
+
+// One attention block: RoPE on q goes into Attention, RoPE on k into its KV store; a Rope read
+// twice, or by positions other than the attention's, stays a Rope.
+TEST(Graph, FusionPutsRopeIntoTheKvStoreAndTheAttention) {
+  Graph g;
+  Builder b{g};
+  const SymbolId T = g.add_symbol("n_tokens");
+  const SymbolId S = g.add_symbol("n_seqs");
+  const Shape tok = Shape::of({Dim::symbol(T)});
+  OpParams rp;
+  rp.n_rot = 64;
+  rp.head_dim = 64;
+  rp.freq_base = 10000.0f;
+  OpParams ap = rp;
+  ap.n_head = 2;
+  ap.n_head_kv = 1;
+  ap.block_size = 16;
+  const Value q = b.input("q", DType::F32, Shape::of({Dim::of(128), Dim::symbol(T)}));
+  const Value k = b.input("k", DType::F32, Shape::of({Dim::of(64), Dim::symbol(T)}));
+  const Value pos = b.input("pos", DType::I32, tok);
+  const Value other_pos = b.input("other_pos", DType::I32, tok);
+  const Builder::PagedView paged{
+      pos, b.input("tok_seq", DType::I32, tok),
+      b.input("tables", DType::I32, Shape::of({Dim::of(4), Dim::symbol(S)}))};
+  const Value slots = b.input("slots", DType::I32, tok);
+  const Shape cache = Shape::of({Dim::of(64), Dim::of(64)});
+  const Value kc = b.kv_cache("k_cache", DType::F16, cache, 0);
+  const Value vc = b.kv_cache("v_cache", DType::F16, cache, 1);
+  rp.n_head = 2;
+  const Value q_rope = b.rope(q, pos, {-1}, rp, "q_rope");
+  rp.n_head = 1;
+  const Value k_rope = b.rope(k, pos, {-1}, rp, "k_rope");
+  const Value ks = b.kv_store(kc, k_rope, slots, "k_store");
+  const Value vs = b.kv_store(vc, k, slots, "v_store");
+  const Value a = b.attention(q_rope, ks, vs, paged, ap, "attn");
+  rp.n_head = 2;
+  const Value q_other = b.rope(q, other_pos, {-1}, rp, "q_other");  // not the attention's positions
+  const Value a2 = b.attention(q_other, ks, vs, paged, ap, "attn_other");
+  ASSERT_TRUE(b.status().ok()) << b.status().to_string();
+  g.set_outputs({a.id, a2.id});
+  PassManager pm = PassManager::standard({});
+  const Status st = pm.run(g);
+  ASSERT_TRUE(st.ok()) << st.to_string();
+  EXPECT_EQ(g.node(g.find("attn")).op, OpKind::RopeAttention);
+  EXPECT_EQ(g.node(g.find("k_store")).op, OpKind::RopeKvStore);
+  EXPECT_EQ(g.node(g.find("v_store")).op, OpKind::KvStore);
+  EXPECT_EQ(g.node(g.find("attn_other")).op, OpKind::Attention);
+  EXPECT_EQ(g.find("q_rope"), -1);
+  EXPECT_EQ(g.find("k_rope"), -1);
+  EXPECT_GE(g.find("q_other"), 0);
+  // The fused attention reads q itself and the K store the unrotated k.
+  EXPECT_EQ(g.node(g.find("attn")).inputs[0], g.find("q"));
+  EXPECT_EQ(g.node(g.find("k_store")).inputs[1], g.find("k"));
 }
 
 TEST(Graph, DumpNamesEveryNode) {

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "backends/cpu/cpu_device.h"
 #include "engine_fixture.h"
 #include "reference_model.h"
 
@@ -28,13 +29,16 @@ class EngineModel : public ::testing::Test {
     ASSERT_NE(loaded_, nullptr) << reference::kFetchHint;
     ASSERT_NE(loaded_->model, nullptr);
   }
-  static std::unique_ptr<Engine> engine(bool prefix_cache) {
+  static std::unique_ptr<Engine> engine(bool prefix_cache, bool int8 = false) {
     EngineOptions o;
     o.n_ctx = 512;
     o.kv_tokens = 16 * 512;
     o.prefix_cache = prefix_cache;
+    o.int8_block_sums = int8;
     return testing::make_engine(*loaded_, o);
   }
+  // 16 concurrent greedy requests give exactly the tokens each gives alone.
+  void expect_batch_invariance(Engine& e);
   std::vector<int32_t> encode(const std::string& text) {
     return loaded_->tok->encode(text, loaded_->tok->add_bos(), false);
   }
@@ -42,7 +46,7 @@ class EngineModel : public ::testing::Test {
 };
 testing::Loaded* EngineModel::loaded_ = nullptr;
 
-TEST_F(EngineModel, SixteenConcurrentGreedyRequestsMatchAlone) {
+void EngineModel::expect_batch_invariance(Engine& e) {
   const char* topics[] = {"the sea",      "a red fox",  "mountains", "the moon",
                           "bread",        "a library",  "rain",      "trains",
                           "an old clock", "bees",       "winter",    "a lighthouse",
@@ -54,13 +58,23 @@ TEST_F(EngineModel, SixteenConcurrentGreedyRequestsMatchAlone) {
     for (int k = 0; k < i % 4; ++k) text += " Make it vivid and precise, please.";
     reqs.push_back(greedy(encode(text), 8));
   }
-  auto e = engine(/*prefix_cache=*/false);
-  const auto alone = testing::run_alone(*e, reqs);
-  const auto together = testing::run_together(*e, reqs);
+  const auto alone = testing::run_alone(e, reqs);
+  const auto together = testing::run_together(e, reqs);
   for (size_t i = 0; i < reqs.size(); ++i) {
     EXPECT_EQ(alone[i].size(), 8u);
     EXPECT_EQ(together[i], alone[i]) << "request " << i << " (" << topics[i] << ")";
   }
+}
+
+TEST_F(EngineModel, SixteenConcurrentGreedyRequestsMatchAlone) {
+  expect_batch_invariance(*engine(/*prefix_cache=*/false));
+}
+
+// precision int8 sums differently from llama.cpp but still per row, whatever shares the step.
+TEST_F(EngineModel, SixteenConcurrentGreedyRequestsMatchAloneWithInt8) {
+  if (!cpu::CpuDevice(1).props().int8_block_sums)
+    GTEST_SKIP() << "precision int8 needs AVX-512 VNNI, which this CPU (or ISA level) lacks";
+  expect_batch_invariance(*engine(/*prefix_cache=*/false, /*int8=*/true));
 }
 
 TEST_F(EngineModel, SharedPrefixPrefillsOnlyTheRestAndMatchesColdRun) {

@@ -8,6 +8,7 @@
 #include "backends/cpu/kernels/avx2_math.h"
 #include "backends/cpu/kernels/isa.h"
 #include "backends/cpu/kernels/matmul_avx2.h"
+#include "backends/cpu/kernels/rope.h"
 #include "backends/cpu/kernels/softmax.h"
 #include "core/half.h"
 #include "core/quant.h"
@@ -694,11 +695,19 @@ void prefetch_token_kv(const AttentionParams& p, int64_t t, const void* k_cache,
 }  // namespace
 
 void kv_store(const float* src, const int32_t* slots, int64_t n_tok, int64_t row_elems,
-              DType cache_type, void* cache, size_t cache_row_bytes, int ith, int nth) {
+              DType cache_type, void* cache, size_t cache_row_bytes, const KvStoreRope* rope,
+              int ith, int nth) {
   int64_t r0, r1;
   ThreadPool::split(n_tok, ith, nth, &r0, &r1);
+  thread_local std::vector<float> rotated;  // [row_elems]
+  if (rope) rotated.resize(static_cast<size_t>(row_elems));
   for (int64_t r = r0; r < r1; ++r) {
     const float* s = src + r * row_elems;  // [row_elems]
+    if (rope) {
+      cpu::rope(s, rotated.data(), 1, rope->n_head, rope->head_dim, rope->positions + r,
+                rope->params, 0, 1);
+      s = rotated.data();
+    }
     void* d = static_cast<uint8_t*>(cache) + static_cast<size_t>(slots[r]) * cache_row_bytes;
     if (cache_type == DType::F32) {
       std::memcpy(d, s, static_cast<size_t>(row_elems) * sizeof(float));
@@ -735,6 +744,7 @@ void attention(const float* q, const void* k_cache, const void* v_cache, float* 
   // dequantized, and the row index of each (0, 1, ...) in that dense copy.
   thread_local std::vector<float> scores;
   thread_local std::vector<int32_t> rows, dense_rows, seq_tokens;
+  thread_local std::vector<float> q_rotated;  // [n_q, head_dim] of the job, for p.q_rope
   thread_local DequantizedRows deq;
   int32_t rows_seq = -1;
   // Tokens of each sequence in this call.
@@ -777,6 +787,12 @@ void attention(const float* q, const void* k_cache, const void* v_cache, float* 
         std::min<int64_t>({kMaxHeadsPerJob, (kvh + 1) * group - j % p.n_head, j1 - j}));
     const size_t head_off = static_cast<size_t>(kvh) * head_bytes;
     job.q = q + j * p.head_dim;
+    if (p.q_rope) {
+      if (q_rotated.size() < static_cast<size_t>(n_q * p.head_dim))
+        q_rotated.resize(static_cast<size_t>(n_q * p.head_dim));
+      rope(job.q, q_rotated.data(), 1, n_q, p.head_dim, p.positions + t, *p.q_rope, 0, 1);
+      job.q = q_rotated.data();
+    }
     job.out = out + j * p.head_dim;
     if (q8) {
       deq.extend(kvh, n_kv, rows.data(), static_cast<const uint8_t*>(k_cache),

@@ -70,7 +70,8 @@ TEST_P(AttentionTest, KvStoreWritesEachRowToItsSlot) {
     const auto src = random_floats(5 * 192, 9);
     const std::vector<int32_t> slots = {7, 3, 12, 0, 19};
     run([&](int ith, int nth) {
-      kv_store(src.data(), slots.data(), 5, 192, t, cache.bytes.data(), cache.row_bytes, ith, nth);
+      kv_store(src.data(), slots.data(), 5, 192, t, cache.bytes.data(), cache.row_bytes, nullptr,
+               ith, nth);
     });
     for (int64_t r = 0; r < 20; ++r) {
       const uint8_t* row = cache.bytes.data() + r * cache.row_bytes;
@@ -110,9 +111,9 @@ TEST_P(AttentionTest, SequencesInOneCallMatchSequencesAlone) {
   for (int64_t p = 0; p < len_b; ++p) slots.push_back(b.slot(p));
   run([&](int ith, int nth) {
     kv_store(kv_src.data(), slots.data(), len_a + len_b, kv_elems, DType::F16, k.bytes.data(),
-             k.row_bytes, ith, nth);
+             k.row_bytes, nullptr, ith, nth);
     kv_store(kv_src.data(), slots.data(), len_a + len_b, kv_elems, DType::F16, v.bytes.data(),
-             v.row_bytes, ith, nth);
+             v.row_bytes, nullptr, ith, nth);
   });
   // Sequence a decodes its last position; b runs its last three as a prefill chunk.
   const std::vector<int32_t> positions = {10, 11, 12, 13}, tok_seq = {0, 1, 1, 1};
@@ -187,9 +188,9 @@ TEST_P(AttentionTest, CausalGqaMatchesDoubleReference) {
             std::fill(k.bytes.begin(), k.bytes.end(), 0x7f);
             run([&](int ith, int nth) {
               kv_store(k_src.data(), slots.data(), n_kv, kv_elems, kv_type, k.bytes.data(),
-                       k.row_bytes, ith, nth);
+                       k.row_bytes, nullptr, ith, nth);
               kv_store(v_src.data(), slots.data(), n_kv, kv_elems, kv_type, v.bytes.data(),
-                       v.row_bytes, ith, nth);
+                       v.row_bytes, nullptr, ith, nth);
             });
 
             AttentionParams p{};
@@ -274,9 +275,9 @@ TEST_P(AttentionTest, Q8_0MatchesF32OverDequantizedRowsExactly) {
   const auto v_src = random_floats(n_kv * kv_elems, 22);
   run([&](int ith, int nth) {
     kv_store(k_src.data(), slots.data(), n_kv, kv_elems, DType::Q8_0, k8.bytes.data(), k8.row_bytes,
-             ith, nth);
+             nullptr, ith, nth);
     kv_store(v_src.data(), slots.data(), n_kv, kv_elems, DType::Q8_0, v8.bytes.data(), v8.row_bytes,
-             ith, nth);
+             nullptr, ith, nth);
   });
   for (int32_t s : slots) {
     dequantize_row(DType::Q8_0, k8.bytes.data() + s * k8.row_bytes,
@@ -442,9 +443,9 @@ TEST_P(AttentionTest, F16Lanes16MatchesReferenceOrderBitForBit) {
       const auto v_src = random_floats(slots.size() * kv_elems, seed++);
       run([&](int ith, int nth) {
         kv_store(k_src.data(), slots.data(), static_cast<int64_t>(slots.size()), kv_elems,
-                 DType::F16, k.bytes.data(), k.row_bytes, ith, nth);
+                 DType::F16, k.bytes.data(), k.row_bytes, nullptr, ith, nth);
         kv_store(v_src.data(), slots.data(), static_cast<int64_t>(slots.size()), kv_elems,
-                 DType::F16, v.bytes.data(), v.row_bytes, ith, nth);
+                 DType::F16, v.bytes.data(), v.row_bytes, nullptr, ith, nth);
       });
       // a: its last position (a single token); b: its last 5; c: all 19.
       std::vector<int32_t> positions, tok_seq;

@@ -59,7 +59,8 @@ int bench(BenchArgs a) {
   std::vector<double> pp, tg;
   // Per decode token: wall time outside the kernels (thread dispatch and waiting, the executor,
   // sampling; the plan is cached, never rebuilt per token).
-  double outside_us = 0;
+  // Negative: unknown (no decode, or a device that does not time its kernels).
+  double outside_us = -1;
   // One untimed warm-up builds the plans (prefill and decode shapes) and faults in the weights.
   // A last pass, not in the speed figures, times every kernel for outside_us.
   for (int rep = -1; rep <= a.repetitions; ++rep) {
@@ -71,7 +72,7 @@ int bench(BenchArgs a) {
     if (!logits.ok()) return report(logits.status());
     const double prefill_ms = ms_since(t0);
     int32_t next = runtime::argmax(*logits);
-    const double kernel_s0 = s.runner().kernel_seconds();
+    const double kernel_s0 = s.runner().kernel_seconds();  // negative: not measured
     t0 = clock::now();
     for (int i = 0; i < a.gen; ++i) {
       auto l = s.decode({&next, 1});
@@ -82,7 +83,7 @@ int bench(BenchArgs a) {
     const double kernel_ms = (s.runner().kernel_seconds() - kernel_s0) * 1000.0;
     if (rep < 0) continue;
     if (profiled) {
-      if (a.gen > 0) outside_us = (decode_ms - kernel_ms) * 1000.0 / a.gen;
+      if (a.gen > 0 && kernel_s0 >= 0) outside_us = (decode_ms - kernel_ms) * 1000.0 / a.gen;
       continue;
     }
     if (a.prompt > 0) pp.push_back(a.prompt * 1000.0 / prefill_ms);
@@ -103,7 +104,8 @@ int bench(BenchArgs a) {
                         {"prefill_tokens_per_s_std", p.std},
                         {"decode_tokens_per_s", g.mean},
                         {"decode_tokens_per_s_std", g.std},
-                        {"decode_outside_kernels_us_per_token", outside_us},
+                        {"decode_outside_kernels_us_per_token",
+                         outside_us >= 0 ? nlohmann::json(outside_us) : nlohmann::json()},
                         {"kv_cache_mb", static_cast<double>(s.kv_bytes()) / (1 << 20)},
                         {"plans_built", s.exec_stats().plans_built},
                         {"peak_rss_mb", peak_rss_mb()}};
@@ -114,7 +116,7 @@ int bench(BenchArgs a) {
     std::printf("pp%-5d  %8.1f ± %.1f tokens/s\n", a.prompt, p.mean, p.std);
     std::printf("tg%-5d  %8.1f ± %.1f tokens/s", a.gen, g.mean, g.std);
     std::printf("\n");
-    if (a.gen > 0) std::printf("decode   %.0f µs per token outside kernels\n", outside_us);
+    if (outside_us >= 0) std::printf("decode   %.0f µs per token outside kernels\n", outside_us);
     std::printf("peak RSS %.1f MiB (KV cache %.1f MiB), plans built %zu\n", peak_rss_mb(),
                 static_cast<double>(s.kv_bytes()) / (1 << 20), s.exec_stats().plans_built);
   }

@@ -55,9 +55,9 @@ class Stream {
   // Kernel timing, off by default (it costs a clock read per part of every node): while on,
   // kernel_seconds() grows by each node's time on its slowest thread, so a run's wall time
   // minus it is what lies outside the kernels (dispatch, waiting, the executor). A device that
-  // does not measure it stays at 0.
+  // does not measure it returns a negative value.
   virtual void set_timing(bool) {}
-  virtual double kernel_seconds() const { return 0.0; }
+  virtual double kernel_seconds() const { return -1.0; }
 };
 
 class Device {

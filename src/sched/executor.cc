@@ -132,7 +132,11 @@ void Executor::set_kernel_timing(bool on) {
 
 double Executor::kernel_seconds() const {
   double s = 0.0;
-  for (const auto& [device, stream] : streams_) s += stream->kernel_seconds();
+  for (const auto& [device, stream] : streams_) {
+    const double k = stream->kernel_seconds();
+    if (k < 0) return -1.0;
+    s += k;
+  }
   return s;
 }
 

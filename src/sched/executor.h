@@ -58,7 +58,8 @@ class Executor {
   Result<const Plan*> run(const graph::Bindings& bindings, std::span<const Input> inputs);
 
   const ExecutorStats& stats() const { return stats_; }
-  // Kernel timing on every stream (hal::Stream::set_timing), and its time added up.
+  // Kernel timing on every stream (hal::Stream::set_timing), and its time added up; negative
+  // when a stream does not time its kernels.
   void set_kernel_timing(bool on);
   double kernel_seconds() const;
 

@@ -10,6 +10,7 @@
 #include "backends/cpu/kernels/elementwise.h"
 #include "backends/cpu/kernels/fused.h"
 #include "backends/cpu/kernels/get_rows.h"
+#include "backends/cpu/kernels/kv_store.h"
 #include "backends/cpu/kernels/matmul.h"
 #include "backends/cpu/kernels/norm.h"
 #include "backends/cpu/kernels/rope.h"

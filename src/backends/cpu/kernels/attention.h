@@ -1,4 +1,4 @@
-// Causal attention over a paged KV cache, and the store that fills the cache.
+// Causal attention over a paged KV cache (kv_store.h fills the cache).
 #pragma once
 
 #include <cstddef>
@@ -8,21 +8,6 @@
 #include "core/dtype.h"
 
 namespace autoglm::cpu {
-
-// RoPE applied to each row on its way into the cache (graph op RopeKvStore).
-struct KvStoreRope {
-  RopeParams params;
-  const int32_t* positions;  // [n_tok]
-  int64_t n_head, head_dim;  // n_head * head_dim == row_elems
-};
-
-// Writes row i of src [n_tok, row_elems] f32 into cache row slots[i], rotated first when rope is
-// given (as rope() would), converted to cache_type (F32, F16, or Q8_0 with row_elems a multiple
-// of 32: blocks of 32 with one F16 scale each, as quantize_row_activation writes them); cache
-// rows are cache_row_bytes apart. Parallel over rows.
-void kv_store(const float* src, const int32_t* slots, int64_t n_tok, int64_t row_elems,
-              DType cache_type, void* cache, size_t cache_row_bytes, const KvStoreRope* rope,
-              int ith, int nth);
 
 struct AttentionParams {
   int64_t n_tok, n_head, n_head_kv, head_dim;

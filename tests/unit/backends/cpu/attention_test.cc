@@ -1,4 +1,5 @@
 #include "backends/cpu/kernels/attention.h"
+#include "backends/cpu/kernels/kv_store.h"
 
 #include <gtest/gtest.h>
 

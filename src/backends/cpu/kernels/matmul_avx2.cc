@@ -270,8 +270,8 @@ struct BF16Load {
 };
 
 // How far ahead a decode tile asks for its weight rows: the hardware prefetchers alone fell
-// behind the float GEMV (F16-shape decode 31 -> 41 tok/s on 1 thread, 58 -> 80 on 2, with
-// AVX-512 on Sapphire Rapids; 27 -> 40 at the avx2 level). 1-2 KB ahead gained half of that.
+// behind the float GEMV (F16-shape decode 27 -> 40 tok/s at this level; with the AVX-512 tile
+// 31 -> 41 on 1 thread, 58 -> 80 on 2; Sapphire Rapids). 1-2 KB ahead gained half of that.
 constexpr int kPrefetchBytes = 4096;
 
 template <class L, int NR, int NT>

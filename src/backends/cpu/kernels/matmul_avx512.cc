@@ -314,29 +314,20 @@ struct BF16Load {
     return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
   }
 };
-// Weights and activations of one type (W and X loads the same).
-template <class L>
-struct SameLoads {
-  using W = L;
-  using X = L;
-};
-
-// How far ahead a decode tile asks for its weight rows: the hardware prefetchers alone fell
-// behind the float GEMV (F16-shape decode 31 -> 41 tok/s on 1 thread, 58 -> 80 on 2, with
-// AVX-512 on Sapphire Rapids; 27 -> 40 at the avx2 level). 1-2 KB ahead gained half of that.
+// How far ahead a decode tile asks for its weight rows, as the AVX2 float tile does (see there).
 constexpr int kPrefetchBytes = 4096;
 
+// Weights and activations of one type L (a load struct above).
 template <class L, int NR, int NT>
 void float_tile(const TileArgs& a) {
-  using W = typename L::W;
-  using X = typename L::X;
+  using T = typename L::T;
   const int64_t k = a.k;
-  const typename W::T* wr[NR];
-  const typename X::T* xr[NT];
+  const T* wr[NR];
+  const T* xr[NT];
 #pragma GCC unroll 4
-  for (int r = 0; r < NR; ++r) wr[r] = reinterpret_cast<const typename W::T*>(a.w + r * a.wrb);
+  for (int r = 0; r < NR; ++r) wr[r] = reinterpret_cast<const T*>(a.w + r * a.wrb);
 #pragma GCC unroll 4
-  for (int t = 0; t < NT; ++t) xr[t] = reinterpret_cast<const typename X::T*>(a.x + t * a.xrb);
+  for (int t = 0; t < NT; ++t) xr[t] = reinterpret_cast<const T*>(a.x + t * a.xrb);
   __m512 acc[NR][NT];
 #pragma GCC unroll 4
   for (int r = 0; r < NR; ++r) {
@@ -352,7 +343,7 @@ void float_tile(const TileArgs& a) {
       for (int64_t i = 0; i < k; i += 16) {
         const __mmask16 m = tail_mask16(k - i);
         _mm_prefetch(reinterpret_cast<const char*>(wr[r] + i) + kPrefetchBytes, _MM_HINT_T0);
-        acc[r][0] = _mm512_fmadd_ps(W::load(wr[r] + i, m), X::load(xr[0] + i, m), acc[r][0]);
+        acc[r][0] = _mm512_fmadd_ps(L::load(wr[r] + i, m), L::load(xr[0] + i, m), acc[r][0]);
       }
     }
   } else {
@@ -360,10 +351,10 @@ void float_tile(const TileArgs& a) {
       const __mmask16 m = tail_mask16(k - i);
       __m512 wv[NR];
 #pragma GCC unroll 4
-      for (int r = 0; r < NR; ++r) wv[r] = W::load(wr[r] + i, m);
+      for (int r = 0; r < NR; ++r) wv[r] = L::load(wr[r] + i, m);
 #pragma GCC unroll 4
       for (int t = 0; t < NT; ++t) {
-        const __m512 xv = X::load(xr[t] + i, m);
+        const __m512 xv = L::load(xr[t] + i, m);
 #pragma GCC unroll 4
         for (int r = 0; r < NR; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
       }
@@ -554,8 +545,7 @@ bool f16_widened(const uint8_t* w, size_t wrb, const uint8_t* x, size_t xrb, int
   thread_local WidenBuffer xbuf, wbuf;
   float* xf = xbuf.get(static_cast<size_t>(min_i64(chunk, t1 - t0) * k));
   float* wf = wbuf.get(static_cast<size_t>(kPanelRows * k));
-  if (!xf || !wf)
-    return run_tiles<FloatTile, SameLoads<F16Load>>(w, wrb, x, xrb, k, y, ys, r0, r1, t0, t1);
+  if (!xf || !wf) return run_tiles<FloatTile, F16Load>(w, wrb, x, xrb, k, y, ys, r0, r1, t0, t1);
   const auto frb = static_cast<size_t>(k) * sizeof(float);
   for (int64_t c0 = t0; c0 < t1; c0 += chunk) {
     const int64_t c1 = min_i64(t1, c0 + chunk);
@@ -564,9 +554,9 @@ bool f16_widened(const uint8_t* w, size_t wrb, const uint8_t* x, size_t xrb, int
       const int64_t p1 = min_i64(r1, p0 + kPanelRows);
       widen_rows(w + p0 * wrb, wrb, p1 - p0, k, wf);
       // y is addressed from token c0 and row p0: where the widened chunk and panel start.
-      run_tiles<FloatTile, SameLoads<F32Load>>(reinterpret_cast<const uint8_t*>(wf), frb,
-                                               reinterpret_cast<const uint8_t*>(xf), frb, k,
-                                               y + c0 * ys + p0, ys, 0, p1 - p0, 0, c1 - c0);
+      run_tiles<FloatTile, F32Load>(reinterpret_cast<const uint8_t*>(wf), frb,
+                                    reinterpret_cast<const uint8_t*>(xf), frb, k, y + c0 * ys + p0,
+                                    ys, 0, p1 - p0, 0, c1 - c0);
     }
   }
   return true;
@@ -602,17 +592,14 @@ bool matmul_range(DType wtype, const void* w, size_t w_row_bytes, const void* xq
                                                    t1);
     case DType::F16:
       if (t1 - t0 > 1) return f16_widened(wb, wrb, xb, xrb, k, y, y_stride, r0, r1, t0, t1);
-      return run_tiles<FloatTile, SameLoads<F16Load>>(wb, wrb, xb, xrb, k, y, y_stride, r0, r1, t0,
-                                                      t1);
+      return run_tiles<FloatTile, F16Load>(wb, wrb, xb, xrb, k, y, y_stride, r0, r1, t0, t1);
     case DType::BF16:
       if (bf16) {
         return run_tiles<Bf16DotTile, Bf16Dot>(wb, wrb, xb, xrb, k, y, y_stride, r0, r1, t0, t1);
       }
-      return run_tiles<FloatTile, SameLoads<BF16Load>>(wb, wrb, xb, xrb, k, y, y_stride, r0, r1, t0,
-                                                       t1);
+      return run_tiles<FloatTile, BF16Load>(wb, wrb, xb, xrb, k, y, y_stride, r0, r1, t0, t1);
     case DType::F32:
-      return run_tiles<FloatTile, SameLoads<F32Load>>(wb, wrb, xb, xrb, k, y, y_stride, r0, r1, t0,
-                                                      t1);
+      return run_tiles<FloatTile, F32Load>(wb, wrb, xb, xrb, k, y, y_stride, r0, r1, t0, t1);
     default:
       return false;
   }

@@ -114,8 +114,7 @@ int bench(BenchArgs a) {
     std::printf("model    %s\nthreads  %d (%s)\n", model.c_str(), threads,
                 s.device().props().isa.c_str());
     std::printf("pp%-5d  %8.1f ± %.1f tokens/s\n", a.prompt, p.mean, p.std);
-    std::printf("tg%-5d  %8.1f ± %.1f tokens/s", a.gen, g.mean, g.std);
-    std::printf("\n");
+    std::printf("tg%-5d  %8.1f ± %.1f tokens/s\n", a.gen, g.mean, g.std);
     if (outside_us >= 0) std::printf("decode   %.0f µs per token outside kernels\n", outside_us);
     std::printf("peak RSS %.1f MiB (KV cache %.1f MiB), plans built %zu\n", peak_rss_mb(),
                 static_cast<double>(s.kv_bytes()) / (1 << 20), s.exec_stats().plans_built);

@@ -1,8 +1,10 @@
 #include "runtime/batch_runner.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "backends/cpu/cpu_device.h"
 #include "hal/plugin_loader.h"
@@ -57,16 +59,22 @@ Result<std::vector<std::string>> resolve_backends(const std::string& spec) {
 
 namespace {
 
-// Whether a device runs the ops the fusion passes create; otherwise fusing would push them to
-// the fallback device and cut the graph.
-bool runs_fused_ops(const hal::Device& d) {
-  graph::Graph g;
-  graph::Builder b(g);
-  const graph::Value x = b.input("x", DType::F32, graph::Shape::of({graph::Dim::of(64)}));
-  const graph::Value w = b.input("w", DType::F32, graph::Shape::of({graph::Dim::of(64)}));
-  const graph::Value norm = b.rms_norm_mul(x, w, 1e-5f, "probe.rms_norm_mul");
-  const graph::Value glu = b.swiglu(x, x, "probe.swiglu");
-  return b.status().ok() && d.supports(g, g.node(norm.id)) && d.supports(g, g.node(glu.id));
+// Which fusion passes may run: only those whose ops every device of the list runs (from its
+// support table), since a fused op nobody runs would go to the fallback device and cut the graph.
+graph::PassManager::Options fusion_options(const std::vector<hal::Device*>& devices,
+                                           const RunnerOptions& opts) {
+  auto all_run = [&](std::initializer_list<std::pair<graph::OpKind, DType>> ops) {
+    return std::all_of(devices.begin(), devices.end(), [&](const hal::Device* d) {
+      return std::all_of(ops.begin(), ops.end(),
+                         [&](const auto& op) { return hal::supports_op(*d, op.first, op.second); });
+    });
+  };
+  graph::PassManager::Options o;
+  o.fuse = opts.fuse &&
+           all_run({{graph::OpKind::RmsNormMul, DType::F32}, {graph::OpKind::SwiGlu, DType::F32}});
+  o.fuse_rope = all_run(
+      {{graph::OpKind::RopeKvStore, opts.kv_dtype}, {graph::OpKind::RopeAttention, opts.kv_dtype}});
+  return o;
 }
 
 // One token's K (or V) row of one layer in the cache.
@@ -158,14 +166,7 @@ Result<std::unique_ptr<BatchRunner>> BatchRunner::create(const model::Model& mod
   layout.block_size = opts.block_size;
   layout.table_width = opts.max_blocks_per_seq;
   layout.dtype = opts.kv_dtype;
-  graph::PassManager::Options passes;
-  passes.fuse = opts.fuse && std::all_of(po.devices.begin(), po.devices.end(),
-                                         [](const hal::Device* d) { return runs_fused_ops(*d); });
-  passes.fuse_rope = std::all_of(po.devices.begin(), po.devices.end(), [&](const hal::Device* d) {
-    return hal::supports_op(*d, graph::OpKind::RopeKvStore, opts.kv_dtype) &&
-           hal::supports_op(*d, graph::OpKind::RopeAttention, opts.kv_dtype);
-  });
-  AUTOGLM_ASSIGN_OR_RETURN(r->graph_, model.build_graph(layout, passes));
+  AUTOGLM_ASSIGN_OR_RETURN(r->graph_, model.build_graph(layout, fusion_options(po.devices, opts)));
   AUTOGLM_ASSIGN_OR_RETURN(r->executor_,
                            sched::Executor::create(r->graph_.graph, po, std::move(state)));
   return r;

@@ -99,12 +99,9 @@ Result<std::unique_ptr<Plan>> Executor::build_plan(const graph::Bindings& bindin
         t.data = state_[n.state_slot].data;
         break;
       }
-      case graph::OpKind::KvStore:
-      case graph::OpKind::RopeKvStore:
-        t.data = plan->tensors[n.inputs[0]].data;
-        break;
-      default:
-        t.data = base + plan->memory.offsets[id];
+      default:  // a KV store's output is the cache it writes (its first input)
+        t.data = graph::stores_kv(n.op) ? plan->tensors[n.inputs[0]].data
+                                        : base + plan->memory.offsets[id];
         break;
     }
   }

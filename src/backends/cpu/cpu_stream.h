@@ -42,7 +42,7 @@ class CpuStream : public hal::Stream {
   // Runs fn in one part per thread: each thread streams one contiguous slice of the weights,
   // which the hardware prefetcher follows (four interleaved parts per thread measured 20 %
   // slower decode on 2 threads). A worker the OS schedules late does not stall the step: the
-  // pool hands its part to whichever thread is free first. std::cref keeps the
+  // caller runs the parts nobody has taken. std::cref keeps the
   // std::function from allocating a copy of the lambda on every op of the decode step.
   // With timing on, each part is timed and the slowest one is the op's kernel time.
   template <typename Fn>

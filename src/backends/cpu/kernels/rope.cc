@@ -25,8 +25,8 @@ void angle_cache(int32_t pos, const RopeParams& p, float* cos_out, float* sin_ou
 }
 
 // The angles of recent positions, per thread. Every layer rotates the same few positions (a
-// decode step's tokens), and the fused attention rotates q once per job: without this, a
-// 16-stream decode step spent about 0.5 ms in cos/sin.
+// decode step's tokens), and the fused attention rotates q once per job (rope/1x9x64 took
+// 0.33 us recomputing them, 0.14 us with this).
 class AngleCache {
  public:
   // cos[n_rot/2] followed by sin[n_rot/2] of position pos under p.

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -26,7 +27,37 @@ struct BenchArgs {
   int prompt_len = 128;
   int gen_len = 64;
   int shared_prefix = 0;
+  bool profile = false;
 };
+
+using OpSeconds = std::map<std::string, double>;
+
+// after - before, per op, in ms per `per` (a token or a step).
+OpSeconds ms_per(const OpSeconds& after, const OpSeconds& before, double per) {
+  OpSeconds out;
+  for (const auto& [op, s] : after) {
+    const auto it = before.find(op);
+    const double d = s - (it == before.end() ? 0.0 : it->second);
+    if (per > 0 && d > 0) out[op] = d * 1000.0 / per;
+  }
+  return out;
+}
+
+// The kernel time table of --profile: heaviest op first, with its share of the kernels.
+void print_profile(const char* what, const OpSeconds& ms) {
+  std::vector<std::pair<double, std::string>> rows;
+  double total = 0;
+  for (const auto& [op, v] : ms) {
+    rows.emplace_back(v, op);
+    total += v;
+  }
+  std::sort(rows.rbegin(), rows.rend());
+  std::printf("  kernel time per %s, by op (%.3f ms in all):\n", what, total);
+  for (const auto& [v, op] : rows) {
+    std::printf("    %-24s %8.3f ms %5.1f %%\n", op.c_str(), v,
+                total > 0 ? 100.0 * v / total : 0.0);
+  }
+}
 
 struct Stat {
   double mean = 0, std = 0;
@@ -61,6 +92,7 @@ int bench(BenchArgs a) {
   // sampling; the plan is cached, never rebuilt per token).
   // Negative: unknown (no decode, or a device that does not time its kernels).
   double outside_us = -1;
+  OpSeconds decode_by_op;  // kernel ms per decode token by op, from the same pass
   // One untimed warm-up builds the plans (prefill and decode shapes) and faults in the weights.
   // A last pass, not in the speed figures, times every kernel for outside_us.
   for (int rep = -1; rep <= a.repetitions; ++rep) {
@@ -73,6 +105,7 @@ int bench(BenchArgs a) {
     const double prefill_ms = ms_since(t0);
     int32_t next = runtime::argmax(*logits);
     const double kernel_s0 = s.runner().kernel_seconds();  // negative: not measured
+    const OpSeconds by_op0 = s.runner().kernel_seconds_by_op();
     t0 = clock::now();
     for (int i = 0; i < a.gen; ++i) {
       auto l = s.decode({&next, 1});
@@ -84,6 +117,7 @@ int bench(BenchArgs a) {
     if (rep < 0) continue;
     if (profiled) {
       if (a.gen > 0 && kernel_s0 >= 0) outside_us = (decode_ms - kernel_ms) * 1000.0 / a.gen;
+      decode_by_op = ms_per(s.runner().kernel_seconds_by_op(), by_op0, a.gen);
       continue;
     }
     if (a.prompt > 0) pp.push_back(a.prompt * 1000.0 / prefill_ms);
@@ -109,6 +143,7 @@ int bench(BenchArgs a) {
                         {"kv_cache_mb", static_cast<double>(s.kv_bytes()) / (1 << 20)},
                         {"plans_built", s.exec_stats().plans_built},
                         {"peak_rss_mb", peak_rss_mb()}};
+    if (a.profile) j["decode_kernel_ms_per_token_by_op"] = decode_by_op;
     std::cout << j.dump() << "\n";
   } else {
     std::printf("model    %s\nthreads  %d (%s)\n", model.c_str(), threads,
@@ -118,6 +153,7 @@ int bench(BenchArgs a) {
     if (outside_us >= 0) std::printf("decode   %.0f µs per token outside kernels\n", outside_us);
     std::printf("peak RSS %.1f MiB (KV cache %.1f MiB), plans built %zu\n", peak_rss_mb(),
                 static_cast<double>(s.kv_bytes()) / (1 << 20), s.exec_stats().plans_built);
+    if (a.profile) print_profile("decode token", decode_by_op);
   }
   return 0;
 }
@@ -153,6 +189,7 @@ struct LevelResult {
   double wall_s = 0, tokens_per_s = 0, decode_tokens_per_s = 0;
   double ttft_p50 = 0, ttft_p99 = 0, itl_p50 = 0, itl_p99 = 0;
   int64_t completion_tokens = 0, cached_prompt_tokens = 0, steps = 0, preemptions = 0;
+  OpSeconds kernel_ms_per_step;  // with --profile
 };
 
 // c concurrent greedy requests of prompt_len tokens starting with `prefix` (the same for every
@@ -209,6 +246,8 @@ Result<LevelResult> run_level(serve::Engine& engine, const BenchArgs& a, int c,
   res.itl_p99 = percentile(ls.itl_ms, 99);
   res.steps = after.steps - before.steps;
   res.preemptions = after.preemptions - before.preemptions;
+  res.kernel_ms_per_step = ms_per(after.kernel_seconds_by_op, before.kernel_seconds_by_op,
+                                  static_cast<double>(res.steps));
   return res;
 }
 
@@ -241,6 +280,7 @@ int bench_engine(BenchArgs a) {
   o.kv_tokens = static_cast<int64_t>(max_c) * (o.n_ctx + o.block_size);
   o.max_batch = std::max<int64_t>(o.max_batch, max_c);
   o.max_queue = static_cast<size_t>(std::max(256, max_c));
+  o.kernel_timing = a.profile;
   auto engine = serve::Engine::create(**model, **tok, o);
   if (!engine.ok()) return report(engine.status());
   std::mt19937 rng(42);
@@ -278,11 +318,13 @@ int bench_engine(BenchArgs a) {
                           {"steps", r->steps},
                           {"preemptions", r->preemptions},
                           {"wall_s", r->wall_s}};
+      if (a.profile) j["kernel_ms_per_step_by_op"] = r->kernel_ms_per_step;
       std::cout << j.dump() << std::endl;
     } else {
       std::printf("%6d %10.1f %10.1f %8.1fms %8.1fms %7.1fms %7.1fms %8lld\n", c, r->tokens_per_s,
                   r->decode_tokens_per_s, r->ttft_p50, r->ttft_p99, r->itl_p50, r->itl_p99,
                   static_cast<long long>(r->cached_prompt_tokens));
+      if (a.profile) print_profile("engine step", r->kernel_ms_per_step);
     }
   }
   return 0;
@@ -317,6 +359,9 @@ void add_bench_command(CLI::App& app) {
                   "Engine mode: leading prompt tokens all requests share (prefix cache)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1 << 16));
+  cmd->add_flag("--profile", a->profile,
+                "Time every kernel and print where the time goes, by op: per decode token, or "
+                "with --concurrency per engine step (a clock read per thread per op; CPU only)");
   cmd->callback([a] { g_exit_code = a->concurrency.empty() ? bench(*a) : bench_engine(*a); });
 }
 

@@ -19,7 +19,7 @@
 #include <cstddef>  // defines the standard library's ABI macros used below
 #endif
 
-#define AUTOGLM_PLUGIN_ABI_VERSION 4u
+#define AUTOGLM_PLUGIN_ABI_VERSION 5u
 #define AUTOGLM_PLUGIN_ENTRY_SYMBOL "autoglm_plugin_entry"
 
 #define AUTOGLM_PLUGIN_STR_(x) #x

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -70,6 +71,9 @@ class BatchRunner {
   const sched::ExecutorStats& exec_stats() const { return executor_->stats(); }
   void set_kernel_timing(bool on) { executor_->set_kernel_timing(on); }
   double kernel_seconds() const { return executor_->kernel_seconds(); }
+  std::map<std::string, double> kernel_seconds_by_op() const {
+    return executor_->kernel_seconds_by_op();
+  }
 
  private:
   BatchRunner(const model::Model& m, const RunnerOptions& o) : model_(m), opts_(o) {}

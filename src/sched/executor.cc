@@ -137,6 +137,14 @@ double Executor::kernel_seconds() const {
   return s;
 }
 
+std::map<std::string, double> Executor::kernel_seconds_by_op() const {
+  std::map<std::string, double> out;
+  for (const auto& [device, stream] : streams_) {
+    for (const auto& [op, s] : stream->kernel_seconds_by_op()) out[op] += s;
+  }
+  return out;
+}
+
 Result<const Plan*> Executor::run(const graph::Bindings& bindings, std::span<const Input> inputs) {
   AUTOGLM_ASSIGN_OR_RETURN(const Plan* plan, plan_for(bindings));
   for (const Input& in : inputs) {

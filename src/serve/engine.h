@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -42,6 +43,9 @@ struct EngineOptions {
   std::chrono::milliseconds prefix_ttl{0};  // 0: cached blocks live until evicted by LRU
   // Adaptive batching aims each step at this latency; 0 disables adaptation.
   std::chrono::milliseconds target_itl{0};
+  // Times every kernel (a clock read per thread per op) into EngineStats::kernel_seconds_by_op,
+  // for profiling; off in serving.
+  bool kernel_timing = false;
 };
 
 struct Request {
@@ -130,6 +134,9 @@ struct EngineStats {
   double last_step_ms = 0, last_step_tokens = 0;
   int64_t step_token_budget = 0, max_batch = 0;  // current adaptive limits
   int64_t open_handles = 0;                      // RequestHandles not yet destroyed
+  // With EngineOptions::kernel_timing: cumulative kernel seconds by op kind
+  // (hal::Stream::kernel_seconds_by_op), summed over the steps; empty otherwise.
+  std::map<std::string, double> kernel_seconds_by_op;
 };
 
 // Latency samples (ms) observed since the last call, for histograms: each returned once.

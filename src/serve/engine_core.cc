@@ -91,6 +91,7 @@ Result<std::unique_ptr<EngineCore>> EngineCore::create(Engine* owner, const mode
   const int32_t warm_token = 0, warm_block = 0;
   const runtime::SeqChunk warm{{&warm_token, 1}, 0, {&warm_block, 1}, 1};
   AUTOGLM_RETURN_IF_ERROR(c->runner_->step({&warm, 1}).status());
+  c->runner_->set_kernel_timing(o.kernel_timing);
   if (o.prefix_cache) {
     c->prefix_ = std::make_unique<PrefixCache>(o.block_size, ro.n_blocks, o.prefix_ttl);
   }
@@ -517,6 +518,7 @@ void EngineCore::record_step(double step_ms, int64_t step_tokens) {
   stats_.step_token_budget = adaptive_.step_tokens();
   stats_.max_batch = adaptive_.max_batch();
   samples_.step_ms.push_back(step_ms);
+  if (opts_.kernel_timing) stats_.kernel_seconds_by_op = runner_->kernel_seconds_by_op();
 }
 
 void EngineCore::publish_blocks() {

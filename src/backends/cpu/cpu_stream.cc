@@ -88,12 +88,26 @@ void* CpuStream::thread_scratch(int ith, size_t bytes) {
   return b.data.get();
 }
 
+std::map<std::string, double> CpuStream::kernel_seconds_by_op() const {
+  std::map<std::string, double> out;
+  for (const auto& [key, s] : seconds_by_op_) {
+    std::string name(graph::op_name(key.first));
+    if (key.first == graph::OpKind::MatMul) name += " " + std::string(dtype_name(key.second));
+    out[name] += s;
+  }
+  return out;
+}
+
 Status CpuStream::compute(const hal::SplitExec& split) {
   const std::vector<hal::NodeExec>& nodes = split.nodes;
   for (size_t i = 0; i < nodes.size();) {
-    if (nodes[i].node->op != graph::OpKind::MatMul) {
+    const double before = kernel_seconds_;
+    const graph::OpKind op = nodes[i].node->op;
+    const DType wtype = op == graph::OpKind::MatMul ? nodes[i].in[0].desc.dtype : DType::F32;
+    if (op != graph::OpKind::MatMul) {
       AUTOGLM_RETURN_IF_ERROR(run_node(nodes[i]));
       ++i;
+      if (timing_) seconds_by_op_[{op, wtype}] += kernel_seconds_ - before;
       continue;
     }
     // The run of MatMuls on this node's input whose activations quantize alike.
@@ -107,6 +121,7 @@ Status CpuStream::compute(const hal::SplitExec& split) {
     }
     AUTOGLM_RETURN_IF_ERROR(run_matmuls({nodes.data() + i, j - i}));
     i = j;
+    if (timing_) seconds_by_op_[{op, wtype}] += kernel_seconds_ - before;
   }
   return {};
 }

@@ -4,8 +4,11 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <span>
+#include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "backends/cpu/kernels/packed_matmul.h"
@@ -27,6 +30,7 @@ class CpuStream : public hal::Stream {
   void synchronize() override {}  // compute() is synchronous on the CPU
   void set_timing(bool on) override { timing_ = on; }
   double kernel_seconds() const override { return kernel_seconds_; }
+  std::map<std::string, double> kernel_seconds_by_op() const override;
 
  private:
   Status run_node(const hal::NodeExec& ne);
@@ -68,6 +72,8 @@ class CpuStream : public hal::Stream {
   std::vector<double> part_seconds_;  // [threads]: the current op's time in each part
   bool timing_ = false;
   double kernel_seconds_ = 0.0;
+  // With timing on: kernel seconds per (op, weight type of a MatMul, else F32).
+  std::map<std::pair<graph::OpKind, DType>, double> seconds_by_op_;
   AlignedPtr scratch_;  // matmul activations; grows to the largest need, then is reused
   size_t scratch_bytes_ = 0;
   // [threads]: each thread's copy of a few quantized activation rows.

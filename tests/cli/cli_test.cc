@@ -75,6 +75,19 @@ TEST(Cli, BenchConcurrencyJsonHasOneLinePerLevel) {
   EXPECT_FALSE(std::getline(lines, line)) << line;
 }
 
+TEST(Cli, BenchProfileShowsKernelTimeByOp) {
+  auto o = run_cli("bench -m " + tiny() + " -p 8 -n 4 -r 1 --profile", "", "", false);
+  ASSERT_EQ(o.exit_code, 0) << o.output;
+  EXPECT_NE(o.output.find("kernel time per decode token, by op"), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("MatMul"), std::string::npos) << o.output;
+  o = run_cli("bench -m " + tiny() + " --concurrency 2 --prompt-len 8 --gen-len 4 --json --profile",
+              "", "", false);
+  ASSERT_EQ(o.exit_code, 0) << o.output;
+  const auto j = nlohmann::json::parse(o.output);
+  ASSERT_TRUE(j.contains("kernel_ms_per_step_by_op")) << o.output;
+  EXPECT_FALSE(j["kernel_ms_per_step_by_op"].empty()) << o.output;
+}
+
 // OpenCL (PoCL in CI) with ops taken out of its support table: policy cpu runs them on the CPU,
 // reports the cuts and gives the text of the full OpenCL run; policy error refuses up front.
 TEST(Cli, FallbackPolicyDecidesWhereUnsupportedOpsGo) {

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <chrono>
 
 #include "tiny_model.h"
@@ -88,10 +90,19 @@ TEST(BatchRunner, KernelTimingCountsOnlyWhileOn) {
   const double on = r->kernel_seconds();
   EXPECT_GT(on, 0.0);
   EXPECT_LE(on, wall);
+  // The same time by op kind: every kind the model runs, adding up to the total.
+  const auto by_op = r->kernel_seconds_by_op();
+  double sum = 0;
+  for (const auto& [op, s] : by_op) sum += s;
+  EXPECT_NEAR(sum, on, 1e-9 + 1e-6 * on);
+  EXPECT_TRUE(by_op.count("RmsNormMul") || by_op.count("RmsNorm")) << by_op.size();
+  EXPECT_TRUE(std::any_of(by_op.begin(), by_op.end(),
+                          [](const auto& kv) { return kv.first.rfind("MatMul ", 0) == 0; }));
   r->set_kernel_timing(false);
   const int32_t next = 17;
   run(*r, {{{&next, 1}, 7, kBlocksA, 1}});
   EXPECT_EQ(r->kernel_seconds(), on);
+  EXPECT_EQ(r->kernel_seconds_by_op(), by_op);
 }
 
 TEST(BatchRunner, BadChunksAreRefusedBeforeRunning) {

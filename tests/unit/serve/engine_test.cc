@@ -77,6 +77,23 @@ TEST(Engine, CompletesAndAccounts) {
   EXPECT_TRUE(e->take_samples().ttft_ms.empty());  // each sample is returned once
 }
 
+// Profiling: with kernel_timing the stats carry kernel time by op kind; without, none.
+TEST(Engine, KernelTimingFillsTheTimeByOp) {
+  for (bool timing : {false, true}) {
+    EngineOptions o = small_opts();
+    o.kernel_timing = timing;
+    auto e = testing::make_engine(tiny(), o);
+    drain(*submit_ok(*e, greedy({5, 77, 100, 3}, 4)));
+    ASSERT_TRUE(e->wait_idle(5s));
+    const auto by_op = e->stats().kernel_seconds_by_op;
+    EXPECT_EQ(by_op.empty(), !timing);
+    for (const auto& [op, s] : by_op) EXPECT_GE(s, 0.0) << op;
+    if (timing) {
+      EXPECT_TRUE(by_op.count("RmsNormMul") || by_op.count("RmsNorm"));
+    }
+  }
+}
+
 TEST(Engine, RejectsBadRequestsWithClearCodes) {
   auto e = testing::make_engine(tiny(128), small_opts());
   EXPECT_EQ(e->submit(greedy({}, 4)).status().code(), ErrorCode::InvalidArgument);

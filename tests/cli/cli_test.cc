@@ -58,8 +58,9 @@ TEST(Cli, BenchJsonHasTheContractKeys) {
 }
 
 TEST(Cli, BenchConcurrencyJsonHasOneLinePerLevel) {
-  auto o = run_cli("bench -m " + tiny() + " --concurrency 1,3 --prompt-len 8 --gen-len 4 --json",
-                   "", "", false);
+  auto o =
+      run_cli("bench -m " + tiny() + " --concurrency 1,3 --prompt-len 8 --gen-len 4 -r 2 --json",
+              "", "", false);
   ASSERT_EQ(o.exit_code, 0) << o.output;
   std::istringstream lines(o.output);
   std::string line;
@@ -67,6 +68,7 @@ TEST(Cli, BenchConcurrencyJsonHasOneLinePerLevel) {
     ASSERT_TRUE(std::getline(lines, line)) << o.output;
     const auto j = nlohmann::json::parse(line);
     EXPECT_EQ(j["concurrency"], want);
+    EXPECT_EQ(j["repetitions"], 2);  // the median of two runs, still one line per level
     for (const char* k :
          {"tokens_per_s", "ttft_ms_p50", "ttft_ms_p99", "itl_ms_p50", "itl_ms_p99"}) {
       EXPECT_TRUE(j.contains(k)) << k;

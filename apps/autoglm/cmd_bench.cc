@@ -54,7 +54,7 @@ void print_profile(const char* what, const OpSeconds& ms) {
   std::sort(rows.rbegin(), rows.rend());
   std::printf("  kernel time per %s, by op (%.3f ms in all):\n", what, total);
   for (const auto& [v, op] : rows) {
-    std::printf("    %-24s %8.3f ms %5.1f %%\n", op.c_str(), v,
+    std::printf("    %-26s %8.3f ms %5.1f %%\n", op.c_str(), v,
                 total > 0 ? 100.0 * v / total : 0.0);
   }
 }

@@ -95,6 +95,7 @@ std::map<std::string, double> CpuStream::kernel_seconds_by_op() const {
     if (key.first == graph::OpKind::MatMul) name += " " + std::string(dtype_name(key.second));
     out[name] += s;
   }
+  if (quantize_seconds_ > 0) out["MatMul input quantization"] = quantize_seconds_;
   return out;
 }
 
@@ -119,9 +120,13 @@ Status CpuStream::compute(const hal::SplitExec& split) {
            matmul_activation_type(nodes[j].in[0].desc.dtype) == act) {
       ++j;
     }
+    const double quantize_before = quantize_seconds_;
     AUTOGLM_RETURN_IF_ERROR(run_matmuls({nodes.data() + i, j - i}));
     i = j;
-    if (timing_) seconds_by_op_[{op, wtype}] += kernel_seconds_ - before;
+    if (timing_) {
+      seconds_by_op_[{op, wtype}] +=
+          kernel_seconds_ - before - (quantize_seconds_ - quantize_before);
+    }
   }
   return {};
 }
@@ -143,7 +148,9 @@ Status CpuStream::run_matmuls(std::span<const hal::NodeExec> group) {
   } else if (act != DType::F32) {
     void* buf = scratch(act_bytes);
     if (!buf) return error(ErrorCode::ResourceExhausted, "out of memory for matmul activations");
+    const double k0 = kernel_seconds_;
     par([&](int ith, int nth) { convert_activations(f32(x), n_tok, k, act, buf, ith, nth); });
+    if (timing_) quantize_seconds_ += kernel_seconds_ - k0;
   }
   // Packing runs its own parallel loop, so it happens before the group's.
   group_packed_.clear();

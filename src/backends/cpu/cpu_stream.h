@@ -74,7 +74,8 @@ class CpuStream : public hal::Stream {
   double kernel_seconds_ = 0.0;
   // With timing on: kernel seconds per (op, weight type of a MatMul, else F32).
   std::map<std::pair<graph::OpKind, DType>, double> seconds_by_op_;
-  AlignedPtr scratch_;  // matmul activations; grows to the largest need, then is reused
+  double quantize_seconds_ = 0.0;  // of that, the MatMuls' activations quantized apart
+  AlignedPtr scratch_;             // matmul activations; grows to the largest need, then is reused
   size_t scratch_bytes_ = 0;
   // [threads]: each thread's copy of a few quantized activation rows.
   struct ThreadBuffer {

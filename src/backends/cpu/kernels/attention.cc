@@ -530,6 +530,14 @@ AUTOGLM_AVX512_F16 void pv_avx512(const HeadJob& j, float* leaves) {
 // q·k's 16 lanes before the tree, head_dim % 64 == 0: accumulator c chains elements
 // 64 m + 16 c + l, and lane l is (0 + 2) + (1 + 3).
 AUTOGLM_AVX512_F16 inline __m512 qk_lanes_single(const float* q, const float* k, int64_t hd) {
+  if (hd == 64) {  // one product per accumulator: 2 + 0 and 3 + 1 fuse into FMAs (exact products)
+    const __m512 s02 = _mm512_fmadd_ps(_mm512_loadu_ps(q + 32), _mm512_loadu_ps(k + 32),
+                                       _mm512_mul_ps(_mm512_loadu_ps(q), _mm512_loadu_ps(k)));
+    const __m512 s13 =
+        _mm512_fmadd_ps(_mm512_loadu_ps(q + 48), _mm512_loadu_ps(k + 48),
+                        _mm512_mul_ps(_mm512_loadu_ps(q + 16), _mm512_loadu_ps(k + 16)));
+    return _mm512_add_ps(s02, s13);
+  }
   __m512 a[4];
   for (int c = 0; c < 4; ++c)
     a[c] = _mm512_mul_ps(_mm512_loadu_ps(q + 16 * c), _mm512_loadu_ps(k + 16 * c));

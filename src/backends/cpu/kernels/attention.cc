@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "backends/cpu/kernels/avx2_math.h"
+#include "backends/cpu/kernels/avx512_math.h"
 #include "backends/cpu/kernels/isa.h"
 #include "backends/cpu/kernels/matmul_avx2.h"
 #include "backends/cpu/kernels/rope.h"
@@ -436,15 +437,11 @@ AUTOGLM_AVX2 void group_avx2_lanes16(const HeadJob& j) {
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
-#define AUTOGLM_AVX512_F16 __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma,f16c")))
-
-AUTOGLM_AVX512_F16 inline __m512 load16_f16(const uint16_t* p) {
-  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-}
+using avx512::load16_f16;
 
 template <int NQ, int R>
-AUTOGLM_AVX512_F16 inline void qk_block_avx512(const HeadJob& j, const float* q16, int64_t r0,
-                                               __m256 (&s8)[NQ][8], int i0) {
+AUTOGLM_AVX512 inline void qk_block_avx512(const HeadJob& j, const float* q16, int64_t r0,
+                                           __m256 (&s8)[NQ][8], int i0) {
   const int64_t hd = j.head_dim;
   const uint16_t* kr[R];
   for (int i = 0; i < R; ++i)
@@ -469,8 +466,8 @@ AUTOGLM_AVX512_F16 inline void qk_block_avx512(const HeadJob& j, const float* q1
 }
 
 template <int NQ>
-AUTOGLM_AVX512_F16 inline void qk_rows8_avx512(const HeadJob& j, const float* q16, int64_t r0,
-                                               int64_t n) {
+AUTOGLM_AVX512 inline void qk_rows8_avx512(const HeadJob& j, const float* q16, int64_t r0,
+                                           int64_t n) {
   constexpr int kR = NQ <= 3 ? 8 : 4;  // NQ * R accumulators, NQ q slices, one K slice
   __m256 s8[NQ][8];
   int i = 0;
@@ -481,7 +478,7 @@ AUTOGLM_AVX512_F16 inline void qk_rows8_avx512(const HeadJob& j, const float* q1
 
 // pv_slice with 16 elements to a register.
 template <int NQ, int A, int C>
-AUTOGLM_AVX512_F16 inline void pv_slice_avx512(const HeadJob& j, int64_t d0, float* leaves) {
+AUTOGLM_AVX512 inline void pv_slice_avx512(const HeadJob& j, int64_t d0, float* leaves) {
   const int64_t hd = j.head_dim;
   for (int64_t l = 0; l < 16; ++l) {
     __m512 acc[A][NQ][C];
@@ -515,7 +512,7 @@ AUTOGLM_AVX512_F16 inline void pv_slice_avx512(const HeadJob& j, int64_t d0, flo
 
 // pv_avx2 with the 32 registers of AVX-512.
 template <int NQ, int A>
-AUTOGLM_AVX512_F16 void pv_avx512(const HeadJob& j, float* leaves) {
+AUTOGLM_AVX512 void pv_avx512(const HeadJob& j, float* leaves) {
   constexpr int kC = pv_width(A, NQ, 24, 4);
   int64_t d0 = 0;
   for (; d0 + 16 * kC <= j.head_dim; d0 += 16 * kC) pv_slice_avx512<NQ, A, kC>(j, d0, leaves);
@@ -529,7 +526,7 @@ AUTOGLM_AVX512_F16 void pv_avx512(const HeadJob& j, float* leaves) {
 
 // q·k's 16 lanes before the tree, head_dim % 64 == 0: accumulator c chains elements
 // 64 m + 16 c + l, and lane l is (0 + 2) + (1 + 3).
-AUTOGLM_AVX512_F16 inline __m512 qk_lanes_single(const float* q, const float* k, int64_t hd) {
+AUTOGLM_AVX512 inline __m512 qk_lanes_single(const float* q, const float* k, int64_t hd) {
   if (hd == 64) {  // one product per accumulator: 2 + 0 and 3 + 1 fuse into FMAs (exact products)
     const __m512 s02 = _mm512_fmadd_ps(_mm512_loadu_ps(q + 32), _mm512_loadu_ps(k + 32),
                                        _mm512_mul_ps(_mm512_loadu_ps(q), _mm512_loadu_ps(k)));
@@ -551,7 +548,7 @@ AUTOGLM_AVX512_F16 inline __m512 qk_lanes_single(const float* q, const float* k,
 
 // The tree16 sums of 16 rows' lane vectors, lane i = row i: lane l + l+8, then l + l+4,
 // l + l+2, 0 + 1, each level one add for several rows at once.
-AUTOGLM_AVX512_F16 inline __m512 tree16_x16(const __m512 (&rows)[16]) {
+AUTOGLM_AVX512 inline __m512 tree16_x16(const __m512 (&rows)[16]) {
   __m512 t[8];  // t[i]: rows 2i (lanes 0-7) and 2i+1 (8-15), lane l + lane l+8
   for (int i = 0; i < 8; ++i) {
     t[i] = _mm512_add_ps(_mm512_shuffle_f32x4(rows[2 * i], rows[2 * i + 1], 0x44),
@@ -578,7 +575,7 @@ AUTOGLM_AVX512_F16 inline __m512 tree16_x16(const __m512 (&rows)[16]) {
 // once for the NQ heads; a block's rows past n_kv repeat its first row: lanes never mix rows,
 // and the masked store drops them.
 template <int NQ>
-AUTOGLM_AVX512_F16 void qk_single_avx512(const HeadJob& j, const float* q16) {
+AUTOGLM_AVX512 void qk_single_avx512(const HeadJob& j, const float* q16) {
   const int64_t hd = j.head_dim;
   alignas(64) float kf[16 * kMaxHeadDim];  // [16, head_dim]
   for (int64_t r0 = 0; r0 < j.n_kv; r0 += 16) {
@@ -599,7 +596,7 @@ AUTOGLM_AVX512_F16 void qk_single_avx512(const HeadJob& j, const float* q16) {
 }
 
 template <int NQ>
-AUTOGLM_AVX512_F16 void group_avx512_single(const HeadJob& j) {
+AUTOGLM_AVX512 void group_avx512_single(const HeadJob& j) {
   const int64_t hd = j.head_dim;
   float q16[NQ * kMaxHeadDim];  // [NQ, head_dim]
   round_to_f16_avx2(j.q, q16, NQ * hd);
@@ -616,7 +613,7 @@ AUTOGLM_AVX512_F16 void group_avx512_single(const HeadJob& j) {
 }
 
 template <int NQ>
-AUTOGLM_AVX512_F16 void group_avx512_lanes16(const HeadJob& j) {
+AUTOGLM_AVX512 void group_avx512_lanes16(const HeadJob& j) {
   if (j.single) return group_avx512_single<NQ>(j);
   const int64_t hd = j.head_dim;
   float q16[NQ * kMaxHeadDim];  // [NQ, head_dim]

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "backends/cpu/kernels/avx2_math.h"
+#include "backends/cpu/kernels/avx512_math.h"
 #include "backends/cpu/kernels/isa.h"
 #include "backends/cpu/kernels/neon_math.h"
 #include "core/thread_pool.h"
@@ -97,57 +98,23 @@ AUTOGLM_AVX2 void softmax_row_ggml_avx2(const float* x, float* y, int64_t n, flo
   for (; i < n; ++i) y[i] *= _mm256_cvtss_f32(vinv);
 }
 
-// The same row with 16 lanes to a register: every lane sees the AVX2 code's operations (the
-// exponential's steps one for one, the chunk's tree sum as _mm512_reduce_add_ps adds), so the
-// bits are the same, in about half the instructions.
 #if defined(__GNUC__) && !defined(__clang__)
 // GCC 12's AVX-512 intrinsic headers self-initialize their undefined vectors (PR105593).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
-#define AUTOGLM_AVX512_SOFTMAX __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma,f16c")))
-
-AUTOGLM_AVX512_SOFTMAX inline __m512 pow2_512(__m512i e) {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(e, _mm512_set1_epi32(127)), 23));
-}
-
-// avx2::exp_ggml512 on 16 lanes.
-AUTOGLM_AVX512_SOFTMAX inline __m512 exp_ggml512_x16(__m512 x) {
-  const __m512 r = _mm512_set1_ps(0x1.8p23f);
-  const __m512 z = _mm512_fmadd_ps(x, _mm512_set1_ps(0x1.715476p+0f), r);
-  const __m512 n = _mm512_sub_ps(z, r);
-  const __m512 b = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f),
-                                    _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x));
-  const __m512 u = _mm512_mul_ps(b, b);
-  const __m512 j = _mm512_fmadd_ps(
-      _mm512_fmadd_ps(
-          _mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b, _mm512_set1_ps(0x1.573e2ep-5f)), u,
-          _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b, _mm512_set1_ps(0x1.fffdb6p-2f))),
-      u, _mm512_fmadd_ps(_mm512_set1_ps(0x1.ffffecp-1f), b, _mm512_set1_ps(1.0f)));
-  const __m512 big = _mm512_set1_ps(192.0f);
-  const __m512 nc = _mm512_max_ps(_mm512_min_ps(n, big), _mm512_sub_ps(_mm512_setzero_ps(), big));
-  const __m512i ni = _mm512_cvtps_epi32(nc);
-  const __m512i n1 =
-      _mm512_max_epi32(_mm512_min_epi32(ni, _mm512_set1_epi32(127)), _mm512_set1_epi32(-125));
-  const __m512i n2 = _mm512_sub_epi32(ni, n1);
-  const __m512 res = _mm512_mul_ps(_mm512_mul_ps(j, pow2_512(n1)), pow2_512(n2));
-  const __mmask16 out_of_range = _mm512_cmp_ps_mask(_mm512_abs_ps(n), big, _CMP_GT_OQ);
-  if (out_of_range == 0) return res;
-  const __m512 alt = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_LE_OQ),
-                                          _mm512_set1_ps(__builtin_inff()), _mm512_setzero_ps());
-  return _mm512_mask_blend_ps(out_of_range, res, alt);
-}
-
-AUTOGLM_AVX512_SOFTMAX void softmax_row_ggml_avx512(const float* x, float* y, int64_t n,
-                                                    float scale) {
+// The same row with 16 lanes to a register: every lane sees the AVX2 code's operations (the
+// exponential's steps one for one, the chunk's tree sum as _mm512_reduce_add_ps adds), so the
+// bits are the same, in about half the instructions.
+AUTOGLM_AVX512 void softmax_row_ggml_avx512(const float* x, float* y, int64_t n, float scale) {
   const __m512 vscale = _mm512_set1_ps(scale);
   const __m512 vshift = _mm512_set1_ps(scaled_max_avx2(x, n, scale));
   const int64_t n16 = n / 16 * 16;
-  const auto chunk = [&](__m512 v, float* dst, __mmask16 keep) AUTOGLM_AVX512_SOFTMAX {
+  const auto chunk = [&](__m512 v, float* dst, __mmask16 keep) AUTOGLM_AVX512 {
     v = _mm512_mul_ps(v, vscale);
     asm("" : "+v"(v));  // scale, then subtract: two roundings, as llama.cpp's two passes
-    v = exp_ggml512_x16(_mm512_sub_ps(v, vshift));
+    v = avx512::exp_ggml512(_mm512_sub_ps(v, vshift));
     _mm512_mask_storeu_ps(dst, keep, v);
     return static_cast<double>(_mm512_reduce_add_ps(v));
   };

@@ -45,6 +45,13 @@ OpSeconds ms_per(const OpSeconds& after, const OpSeconds& before, double per) {
 
 // The kernel time table of --profile: heaviest op first, with its share of the kernels.
 void print_profile(const char* what, const OpSeconds& ms) {
+  if (ms.empty()) {
+    std::printf(
+        "  kernel time per %s: not measured (a device that does not time its kernels "
+        "ran ops)\n",
+        what);
+    return;
+  }
   std::vector<std::pair<double, std::string>> rows;
   double total = 0;
   for (const auto& [op, v] : ms) {

@@ -59,8 +59,9 @@ class Stream {
   // does not measure it returns a negative value.
   virtual void set_timing(bool) {}
   virtual double kernel_seconds() const { return -1.0; }
-  // kernel_seconds() by op kind ("RmsNormMul", "MatMul q4_1": a MatMul by its weight type);
-  // empty when the device does not time its kernels.
+  // kernel_seconds() by op kind ("RmsNormMul", "MatMul q4_1": a MatMul by its weight type; a
+  // device may show part of an op's work apart, as the CPU does the MatMuls' input
+  // quantization); empty when the device does not time its kernels.
   virtual std::map<std::string, double> kernel_seconds_by_op() const { return {}; }
 };
 

@@ -139,6 +139,7 @@ double Executor::kernel_seconds() const {
 
 std::map<std::string, double> Executor::kernel_seconds_by_op() const {
   std::map<std::string, double> out;
+  if (kernel_seconds() < 0) return out;  // a partial table would hide the untimed ops
   for (const auto& [device, stream] : streams_) {
     for (const auto& [op, s] : stream->kernel_seconds_by_op()) out[op] += s;
   }

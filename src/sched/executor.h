@@ -62,7 +62,8 @@ class Executor {
   // when a stream does not time its kernels.
   void set_kernel_timing(bool on);
   double kernel_seconds() const;
-  // kernel_seconds() by op kind over every stream (hal::Stream::kernel_seconds_by_op).
+  // kernel_seconds() by op kind over every stream (hal::Stream::kernel_seconds_by_op); empty
+  // when a stream does not time its kernels.
   std::map<std::string, double> kernel_seconds_by_op() const;
 
   // Plans kept at most; a server sees many batch shapes.

@@ -612,6 +612,77 @@ AUTOGLM_AVX512 void group_avx512_single(const HeadJob& j) {
   reduce_leaves(j, leaves);
 }
 
+// ---- AVX-512, F32 rows (an F32 cache, or Q8_0 rows dequantized): no llama.cpp order to
+// keep, so each product adds straight into its accumulator and each K and V row is read once
+// for the group's heads. ----
+
+// scores[g][r] = q[g]·k[r], head_dim % 16 == 0: 16 rows at a time, reduced with tree16_x16.
+template <int NQ>
+AUTOGLM_AVX512 void qk_f32_avx512(const HeadJob& j) {
+  const int64_t hd = j.head_dim;
+  for (int64_t r0 = 0; r0 < j.n_kv; r0 += 16) {
+    const int64_t n = j.n_kv - r0 < 16 ? j.n_kv - r0 : 16;
+    const float* k[16];  // rows past n repeat the block's first: their lanes are not stored
+    for (int64_t i = 0; i < 16; ++i)
+      k[i] = reinterpret_cast<const float*>(j.k + j.rows[r0 + (i < n ? i : 0)] * j.k_row_bytes);
+    const auto mask = static_cast<__mmask16>((1u << n) - 1);
+    for (int g = 0; g < NQ; ++g) {
+      const float* q = j.q + g * hd;
+      __m512 rows[16];
+      for (int i = 0; i < 16; ++i) {
+        __m512 acc = _mm512_mul_ps(_mm512_loadu_ps(q), _mm512_loadu_ps(k[i]));
+        for (int64_t d = 16; d < hd; d += 16)
+          acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + d), _mm512_loadu_ps(k[i] + d), acc);
+        rows[i] = acc;
+      }
+      _mm512_mask_storeu_ps(j.scores + g * j.n_kv + r0, mask, tree16_x16(rows));
+    }
+  }
+}
+
+// out[g] = p[g]·V, 64 output elements at a time: NQ x 4 accumulators, each V row read once.
+template <int NQ>
+AUTOGLM_AVX512 void pv_f32_avx512(const HeadJob& j) {
+  const int64_t hd = j.head_dim;
+  for (int64_t d0 = 0; d0 < hd; d0 += 64) {
+    const int c_n = static_cast<int>(std::min<int64_t>(4, (hd - d0) / 16));
+    __m512 acc[NQ][4];
+    for (auto& a : acc)
+      for (auto& x : a) x = _mm512_setzero_ps();
+    for (int64_t r = 0; r < j.n_kv; ++r) {
+      const float* v = reinterpret_cast<const float*>(j.v + j.rows[r] * j.v_row_bytes) + d0;
+      for (int c = 0; c < c_n; ++c) {
+        const __m512 vc = _mm512_loadu_ps(v + 16 * c);
+        for (int g = 0; g < NQ; ++g)
+          acc[g][c] = _mm512_fmadd_ps(_mm512_set1_ps(j.scores[g * j.n_kv + r]), vc, acc[g][c]);
+      }
+    }
+    for (int g = 0; g < NQ; ++g)
+      for (int c = 0; c < c_n; ++c) _mm512_storeu_ps(j.out + g * hd + d0 + 16 * c, acc[g][c]);
+  }
+}
+
+template <int NQ>
+AUTOGLM_AVX512 void group_avx512_f32(const HeadJob& j) {
+  qk_f32_avx512<NQ>(j);
+  for (int g = 0; g < NQ; ++g)
+    softmax_row(j.scores + g * j.n_kv, j.scores + g * j.n_kv, j.n_kv, j.scale);
+  pv_f32_avx512<NQ>(j);
+}
+
+// Q8_0 blocks to f32: d * q is exact in f32, so this equals dequantize_row.
+AUTOGLM_AVX512 void dequantize_q8_0_avx512(const uint8_t* src, float* dst, int64_t n) {
+  const auto* blk = reinterpret_cast<const BlockQ8_0*>(src);
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const __m512 d = _mm512_set1_ps(_cvtsh_ss(blk[b].d));
+    for (int h = 0; h < 2; ++h) {
+      const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[b].qs + 16 * h));
+      _mm512_storeu_ps(dst + 32 * b + 16 * h,
+                       _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), d));
+    }
+  }
+}
+
 template <int NQ>
 AUTOGLM_AVX512 void group_avx512_lanes16(const HeadJob& j) {
   if (j.single) return group_avx512_single<NQ>(j);
@@ -663,6 +734,9 @@ HeadFns pick_head_fns(bool f16, int64_t head_dim) {
     return {{group_avx512_lanes16<1>, group_avx512_lanes16<2>, group_avx512_lanes16<3>,
              group_avx512_lanes16<4>}};
   }
+  if (has_avx512(active_isa()) && !f16 && head_dim % 16 == 0) {
+    return {{group_avx512_f32<1>, group_avx512_f32<2>, group_avx512_f32<3>, group_avx512_f32<4>}};
+  }
   if (has_avx2(active_isa()) && f16 && head_dim % 16 == 0) {
     return {{group_avx2_lanes16<1>, group_avx2_lanes16<2>, group_avx2_lanes16<3>,
              group_avx2_lanes16<4>}};
@@ -696,8 +770,8 @@ class DequantizedRows {
       vd.resize(static_cast<size_t>(n_kv * hd_));
     }
     for (int64_t r = done_[hs]; r < n_kv; ++r) {
-      dequantize_row(DType::Q8_0, k + rows[r] * p.k_row_bytes + head_off, &kd[r * hd_], hd_);
-      dequantize_row(DType::Q8_0, v + rows[r] * p.v_row_bytes + head_off, &vd[r * hd_], hd_);
+      dequantize(k + rows[r] * p.k_row_bytes + head_off, &kd[r * hd_]);
+      dequantize(v + rows[r] * p.v_row_bytes + head_off, &vd[r * hd_]);
     }
     done_[hs] = std::max(done_[hs], n_kv);
   }
@@ -705,6 +779,12 @@ class DequantizedRows {
   const uint8_t* v(int64_t h) const { return bytes(v_[static_cast<size_t>(h)]); }
 
  private:
+  void dequantize(const uint8_t* src, float* dst) const {
+#if defined(__x86_64__)
+    if (has_avx512(active_isa())) return dequantize_q8_0_avx512(src, dst, hd_);
+#endif
+    dequantize_row(DType::Q8_0, src, dst, hd_);
+  }
   static const uint8_t* bytes(const std::vector<float>& x) {
     return reinterpret_cast<const uint8_t*>(x.data());
   }

@@ -612,27 +612,48 @@ AUTOGLM_AVX512 void group_avx512_single(const HeadJob& j) {
   reduce_leaves(j, leaves);
 }
 
-// ---- AVX-512, F32 rows (an F32 cache, or Q8_0 rows dequantized): no llama.cpp order to
-// keep, so each product adds straight into its accumulator and each K and V row is read once
-// for the group's heads. ----
+// ---- AVX-512, F32 or Q8_0 rows: no llama.cpp order to keep, so each product adds straight
+// into its accumulator and each K and V row is read once for the group's heads. A Q8_0 element
+// d * q is exact in f32, so Q8_0 rows give exactly what an F32 cache holding them dequantized
+// gives. ----
 
-// scores[g][r] = q[g]·k[r], head_dim % 16 == 0: 16 rows at a time, reduced with tree16_x16.
-template <int NQ>
-AUTOGLM_AVX512 void qk_f32_avx512(const HeadJob& j) {
+// 16 elements at d of a row, as f32.
+struct F32Row {
+  AUTOGLM_AVX512 static __m512 load16(const uint8_t* row, int64_t d) {
+    return _mm512_loadu_ps(reinterpret_cast<const float*>(row) + d);
+  }
+};
+struct Q8_0Row {
+  AUTOGLM_AVX512 static __m512 load16(const uint8_t* row, int64_t d) {
+    const auto& blk = reinterpret_cast<const BlockQ8_0*>(row)[d / 32];
+    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.qs + d % 32));
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)),
+                         _mm512_set1_ps(_cvtsh_ss(blk.d)));
+  }
+};
+
+// scores[g][r] = q[g]·k[r], head_dim % 16 == 0: each block of 16 K rows is widened to f32 once
+// for the NQ heads and reduced with tree16_x16; rows past n_kv repeat the block's first (their
+// lanes are not stored).
+template <class Row, int NQ>
+AUTOGLM_AVX512 void qk_rows_avx512(const HeadJob& j) {
   const int64_t hd = j.head_dim;
+  alignas(64) float kf[16 * kMaxHeadDim];  // [16, head_dim]
   for (int64_t r0 = 0; r0 < j.n_kv; r0 += 16) {
     const int64_t n = j.n_kv - r0 < 16 ? j.n_kv - r0 : 16;
-    const float* k[16];  // rows past n repeat the block's first: their lanes are not stored
-    for (int64_t i = 0; i < 16; ++i)
-      k[i] = reinterpret_cast<const float*>(j.k + j.rows[r0 + (i < n ? i : 0)] * j.k_row_bytes);
+    for (int64_t i = 0; i < 16; ++i) {
+      const uint8_t* k = j.k + j.rows[r0 + (i < n ? i : 0)] * j.k_row_bytes;
+      for (int64_t d = 0; d < hd; d += 16) _mm512_store_ps(kf + i * hd + d, Row::load16(k, d));
+    }
     const auto mask = static_cast<__mmask16>((1u << n) - 1);
     for (int g = 0; g < NQ; ++g) {
       const float* q = j.q + g * hd;
       __m512 rows[16];
       for (int i = 0; i < 16; ++i) {
-        __m512 acc = _mm512_mul_ps(_mm512_loadu_ps(q), _mm512_loadu_ps(k[i]));
+        const float* k = kf + i * hd;
+        __m512 acc = _mm512_mul_ps(_mm512_loadu_ps(q), _mm512_load_ps(k));
         for (int64_t d = 16; d < hd; d += 16)
-          acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + d), _mm512_loadu_ps(k[i] + d), acc);
+          acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + d), _mm512_load_ps(k + d), acc);
         rows[i] = acc;
       }
       _mm512_mask_storeu_ps(j.scores + g * j.n_kv + r0, mask, tree16_x16(rows));
@@ -640,47 +661,47 @@ AUTOGLM_AVX512 void qk_f32_avx512(const HeadJob& j) {
   }
 }
 
-// out[g] = p[g]·V, 64 output elements at a time: NQ x 4 accumulators, each V row read once.
-template <int NQ>
-AUTOGLM_AVX512 void pv_f32_avx512(const HeadJob& j) {
+// out[g] = p[g]·V, 64 output elements at a time: NQ x 4 accumulators, each V slice widened once.
+template <class Row, int NQ>
+AUTOGLM_AVX512 void pv_rows_avx512(const HeadJob& j) {
   const int64_t hd = j.head_dim;
   for (int64_t d0 = 0; d0 < hd; d0 += 64) {
-    const int c_n = static_cast<int>(std::min<int64_t>(4, (hd - d0) / 16));
+    if (hd - d0 < 64) {  // head_dim % 64 == 16, 32 or 48: the last slice 16 at a time
+      for (int64_t d = d0; d < hd; d += 16) {
+        __m512 acc[NQ];
+        for (auto& x : acc) x = _mm512_setzero_ps();
+        for (int64_t r = 0; r < j.n_kv; ++r) {
+          const __m512 v = Row::load16(j.v + j.rows[r] * j.v_row_bytes, d);
+          for (int g = 0; g < NQ; ++g)
+            acc[g] = _mm512_fmadd_ps(_mm512_set1_ps(j.scores[g * j.n_kv + r]), v, acc[g]);
+        }
+        for (int g = 0; g < NQ; ++g) _mm512_storeu_ps(j.out + g * hd + d, acc[g]);
+      }
+      break;
+    }
     __m512 acc[NQ][4];
     for (auto& a : acc)
       for (auto& x : a) x = _mm512_setzero_ps();
     for (int64_t r = 0; r < j.n_kv; ++r) {
-      const float* v = reinterpret_cast<const float*>(j.v + j.rows[r] * j.v_row_bytes) + d0;
-      for (int c = 0; c < c_n; ++c) {
-        const __m512 vc = _mm512_loadu_ps(v + 16 * c);
+      const uint8_t* row = j.v + j.rows[r] * j.v_row_bytes;
+      for (int c = 0; c < 4; ++c) {
+        const __m512 v = Row::load16(row, d0 + 16 * c);
         for (int g = 0; g < NQ; ++g)
-          acc[g][c] = _mm512_fmadd_ps(_mm512_set1_ps(j.scores[g * j.n_kv + r]), vc, acc[g][c]);
+          acc[g][c] = _mm512_fmadd_ps(_mm512_set1_ps(j.scores[g * j.n_kv + r]), v, acc[g][c]);
       }
     }
     for (int g = 0; g < NQ; ++g)
-      for (int c = 0; c < c_n; ++c) _mm512_storeu_ps(j.out + g * hd + d0 + 16 * c, acc[g][c]);
+      for (int c = 0; c < 4; ++c) _mm512_storeu_ps(j.out + g * hd + d0 + 16 * c, acc[g][c]);
   }
 }
 
-template <int NQ>
-AUTOGLM_AVX512 void group_avx512_f32(const HeadJob& j) {
-  qk_f32_avx512<NQ>(j);
-  for (int g = 0; g < NQ; ++g)
+template <class Row, int NQ>
+AUTOGLM_AVX512 void group_avx512_rows(const HeadJob& j) {
+  qk_rows_avx512<Row, NQ>(j);
+  for (int g = 0; g < NQ; ++g) {
     softmax_row(j.scores + g * j.n_kv, j.scores + g * j.n_kv, j.n_kv, j.scale);
-  pv_f32_avx512<NQ>(j);
-}
-
-// Q8_0 blocks to f32: d * q is exact in f32, so this equals dequantize_row.
-AUTOGLM_AVX512 void dequantize_q8_0_avx512(const uint8_t* src, float* dst, int64_t n) {
-  const auto* blk = reinterpret_cast<const BlockQ8_0*>(src);
-  for (int64_t b = 0; b < n / 32; ++b) {
-    const __m512 d = _mm512_set1_ps(_cvtsh_ss(blk[b].d));
-    for (int h = 0; h < 2; ++h) {
-      const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[b].qs + 16 * h));
-      _mm512_storeu_ps(dst + 32 * b + 16 * h,
-                       _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), d));
-    }
   }
+  pv_rows_avx512<Row, NQ>(j);
 }
 
 template <int NQ>
@@ -716,9 +737,11 @@ void each_head(const HeadJob& j) {
   }
 }
 
-// fns[n - 1] attends n heads of a group.
+// fns[n - 1] attends n heads of a group. dequantized: Q8_0 rows reach them dequantized to f32
+// (see DequantizedRows) rather than as they are in the cache.
 struct HeadFns {
   HeadFn fns[kMaxHeadsPerJob];
+  bool dequantized = false;
 };
 
 template <HeadFn Head>
@@ -726,25 +749,37 @@ constexpr HeadFns one_by_one() {
   return {{each_head<Head>, each_head<Head>, each_head<Head>, each_head<Head>}};
 }
 
-// Q8_0 rows reach the head kernels dequantized to f32 (see DequantizedRows), so they take the
-// F32 kernels.
-HeadFns pick_head_fns(bool f16, int64_t head_dim) {
+#if defined(__x86_64__)
+template <class Row>
+constexpr HeadFns rows_avx512() {
+  return {{group_avx512_rows<Row, 1>, group_avx512_rows<Row, 2>, group_avx512_rows<Row, 3>,
+           group_avx512_rows<Row, 4>}};
+}
+#endif
+
+// Without a kernel of their own, Q8_0 rows take the F32 ones over their dequantized copy.
+HeadFns pick_head_fns(DType kv_type, int64_t head_dim) {
+  const bool f16 = kv_type == DType::F16;
 #if defined(__x86_64__)
   if (has_avx512(active_isa()) && f16 && head_dim % 16 == 0) {
     return {{group_avx512_lanes16<1>, group_avx512_lanes16<2>, group_avx512_lanes16<3>,
              group_avx512_lanes16<4>}};
   }
-  if (has_avx512(active_isa()) && !f16 && head_dim % 16 == 0) {
-    return {{group_avx512_f32<1>, group_avx512_f32<2>, group_avx512_f32<3>, group_avx512_f32<4>}};
-  }
+  if (has_avx512(active_isa()) && kv_type == DType::Q8_0) return rows_avx512<Q8_0Row>();
+  if (has_avx512(active_isa()) && kv_type == DType::F32 && head_dim % 16 == 0)
+    return rows_avx512<F32Row>();
   if (has_avx2(active_isa()) && f16 && head_dim % 16 == 0) {
     return {{group_avx2_lanes16<1>, group_avx2_lanes16<2>, group_avx2_lanes16<3>,
              group_avx2_lanes16<4>}};
   }
-  if (has_avx2(active_isa()))
-    return f16 ? one_by_one<head_avx2<true>>() : one_by_one<head_avx2<false>>();
 #endif
-  return f16 ? one_by_one<head_scalar<true>>() : one_by_one<head_scalar<false>>();
+  HeadFns fns = f16 ? one_by_one<head_scalar<true>>() : one_by_one<head_scalar<false>>();
+#if defined(__x86_64__)
+  if (has_avx2(active_isa()))
+    fns = f16 ? one_by_one<head_avx2<true>>() : one_by_one<head_avx2<false>>();
+#endif
+  fns.dequantized = kv_type == DType::Q8_0;
+  return fns;
 }
 
 // The visible Q8_0 rows of one sequence, each kv head's slice dequantized once into f32: every
@@ -770,8 +805,8 @@ class DequantizedRows {
       vd.resize(static_cast<size_t>(n_kv * hd_));
     }
     for (int64_t r = done_[hs]; r < n_kv; ++r) {
-      dequantize(k + rows[r] * p.k_row_bytes + head_off, &kd[r * hd_]);
-      dequantize(v + rows[r] * p.v_row_bytes + head_off, &vd[r * hd_]);
+      dequantize_row(DType::Q8_0, k + rows[r] * p.k_row_bytes + head_off, &kd[r * hd_], hd_);
+      dequantize_row(DType::Q8_0, v + rows[r] * p.v_row_bytes + head_off, &vd[r * hd_], hd_);
     }
     done_[hs] = std::max(done_[hs], n_kv);
   }
@@ -779,12 +814,6 @@ class DequantizedRows {
   const uint8_t* v(int64_t h) const { return bytes(v_[static_cast<size_t>(h)]); }
 
  private:
-  void dequantize(const uint8_t* src, float* dst) const {
-#if defined(__x86_64__)
-    if (has_avx512(active_isa())) return dequantize_q8_0_avx512(src, dst, hd_);
-#endif
-    dequantize_row(DType::Q8_0, src, dst, hd_);
-  }
   static const uint8_t* bytes(const std::vector<float>& x) {
     return reinterpret_cast<const uint8_t*>(x.data());
   }
@@ -845,8 +874,8 @@ void attention(const float* q, const void* k_cache, const void* v_cache, float* 
 
   const size_t head_bytes = dtype_row_bytes(p.kv_type, p.head_dim);  // one kv head of a row
   const int64_t group = p.n_head / p.n_head_kv;
-  const bool q8 = p.kv_type == DType::Q8_0;
-  const HeadFns head_fns = pick_head_fns(p.kv_type == DType::F16, p.head_dim);
+  const HeadFns head_fns = pick_head_fns(p.kv_type, p.head_dim);
+  const bool dequantized = head_fns.dequantized;  // Q8_0 rows read through an f32 copy
 
   // Scratch that only grows: scores [kMaxHeadsPerJob, n_kv] and the cache row of each position of
   // one sequence, extended as later tokens of the same sequence see further; for Q8_0 those rows
@@ -867,7 +896,7 @@ void attention(const float* q, const void* k_cache, const void* v_cache, float* 
   // Prefetching pays when many sequences' caches stream from memory; one sequence's rows are
   // mostly still cached from the last step, and the requests then only cost time (10 % of
   // attention/decode_ctx512).
-  const bool prefetch = !q8 && n_seqs > 1;
+  const bool prefetch = !dequantized && n_seqs > 1;
 
   HeadJob job{};
   job.k_row_bytes = p.k_row_bytes;
@@ -880,7 +909,7 @@ void attention(const float* q, const void* k_cache, const void* v_cache, float* 
     if (p.tok_seq[t] != rows_seq) {
       rows_seq = p.tok_seq[t];
       rows.clear();
-      if (q8) deq.reset(p.n_head_kv, p.head_dim);
+      if (dequantized) deq.reset(p.n_head_kv, p.head_dim);
     }
     const int32_t* table = p.block_tables + rows_seq * p.table_width;
     for (auto pos = static_cast<int64_t>(rows.size()); pos < n_kv; ++pos) {
@@ -902,7 +931,7 @@ void attention(const float* q, const void* k_cache, const void* v_cache, float* 
       job.q = q_rotated.data();
     }
     job.out = out + j * p.head_dim;
-    if (q8) {
+    if (dequantized) {
       deq.extend(kvh, n_kv, rows.data(), static_cast<const uint8_t*>(k_cache),
                  static_cast<const uint8_t*>(v_cache), p, head_off);
       for (auto r = static_cast<int32_t>(dense_rows.size()); r < n_kv; ++r) dense_rows.push_back(r);

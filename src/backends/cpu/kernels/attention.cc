@@ -878,8 +878,9 @@ void attention(const float* q, const void* k_cache, const void* v_cache, float* 
   const bool dequantized = head_fns.dequantized;  // Q8_0 rows read through an f32 copy
 
   // Scratch that only grows: scores [kMaxHeadsPerJob, n_kv] and the cache row of each position of
-  // one sequence, extended as later tokens of the same sequence see further; for Q8_0 those rows
-  // dequantized, and the row index of each (0, 1, ...) in that dense copy.
+  // one sequence, extended as later tokens of the same sequence see further; for Q8_0 read
+  // through a copy (no AVX-512) those rows dequantized, and the row index of each (0, 1, ...)
+  // in that dense copy.
   thread_local std::vector<float> scores;
   thread_local std::vector<int32_t> rows, dense_rows, seq_tokens;
   thread_local std::vector<float> q_rotated;  // [n_q, head_dim] of the job, for p.q_rope

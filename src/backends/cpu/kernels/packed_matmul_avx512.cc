@@ -174,22 +174,24 @@ void tile(const uint8_t* wg, const uint8_t* x, size_t xrb, int64_t nb, const flo
 
 // tile() with SumOrder::Blocks: a block's 32 products of a (row, token) add up as integers (two
 // chains of four vpdpbusd, exact) before its one f32 multiply-add; each token on its own, so
-// results do not depend on NT either. About half the f32 work of the lane order.
+// results do not depend on NT either. About half the f32 work of the lane order. Q4_1's
+// minimum terms are summed in a second pass over the blocks (the same f32 operations in the
+// same order), which leaves the registers for 16 tokens.
 template <class K, int NT>
 void tile_blocks(const uint8_t* wg, const uint8_t* x, size_t xrb, int64_t nb, const float* xd,
                  const float* xs, const int32_t* corr_sum, int64_t xstride, float* y, int64_t ys,
                  __mmask16 store_mask, const uint8_t* pf) {
   using XB = typename K::XBlock;
-  __m512 acc[NT], mins[NT];
-#pragma GCC unroll 8
-  for (int t = 0; t < NT; ++t) acc[t] = mins[t] = _mm512_setzero_ps();
+  __m512 acc[NT];
+#pragma GCC unroll 16
+  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wg + b * K::kBlockBytes;
     prefetch_block<K>(pf, b);
     __m512i q[8];
     K::load(blk, q);
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int t = 0; t < NT; ++t) {
       const int8_t* xq = reinterpret_cast<const XB*>(x + t * xrb)[b].qs;
       __m512i even =
@@ -202,16 +204,26 @@ void tile_blocks(const uint8_t* wg, const uint8_t* x, size_t xrb, int64_t nb, co
       }
       const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(xd[b * xstride + t]));
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(even, odd)), scale, acc[t]);
-      add_min<K>(blk, xs[b * xstride + t], mins[t]);
     }
   }
-#pragma GCC unroll 8
+  __m512 mins[NT];
+#pragma GCC unroll 16
+  for (int t = 0; t < NT; ++t) mins[t] = _mm512_setzero_ps();
+  if constexpr (K::kHasMin) {
+    for (int64_t b = 0; b < nb; ++b) {
+      const uint8_t* blk = wg + b * K::kBlockBytes;
+#pragma GCC unroll 16
+      for (int t = 0; t < NT; ++t) add_min<K>(blk, xs[b * xstride + t], mins[t]);
+    }
+  }
+#pragma GCC unroll 16
   for (int t = 0; t < NT; ++t) store<K>(y + t * ys, acc[t], mins[t], store_mask);
 }
 
-// Tokens per tile_blocks call: each token keeps 2 accumulators, and a tile reads and unpacks
-// the weight block once for all of them.
-constexpr int kBlockTile = 8;
+// Tokens per tile_blocks call: each token keeps one accumulator, and a tile reads and unpacks
+// the weight block once for all of them (16 rather than 8: a 16-stream int8 decode step
+// 7 % faster, each group's weights read once).
+constexpr int kBlockTile = 16;
 
 template <class K, int... I>
 constexpr auto block_tiles(std::integer_sequence<int, I...>) {
@@ -228,7 +240,7 @@ void run(const PackedArgs& a, int64_t g0, int64_t g1, int64_t t0, int64_t t1) {
   alignas(64) int32_t corr[K::kOffset ? 8 * kScaleEntries : 1];
   alignas(64) int32_t corr_sum[K::kOffset ? kScaleEntries : 1];
   // Tokens per tile: the lane order's 8 accumulators per token leave registers for 2, the
-  // block order's 2 for kBlockTile.
+  // block order's one for kBlockTile.
   const bool blocks = a.order == SumOrder::Blocks;
   const int64_t nt_tile = blocks ? kBlockTile : 2;
   for (int64_t c0 = t0; c0 < t1; c0 += chunk) {

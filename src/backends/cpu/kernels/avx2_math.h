@@ -6,6 +6,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace autoglm::cpu::avx2 {
@@ -106,6 +107,22 @@ AUTOGLM_AVX2 inline __m256 exp_ggml512(__m256 x) {
   const __m256 alt = _mm256_blendv_ps(_mm256_set1_ps(__builtin_inff()), _mm256_setzero_ps(),
                                       _mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ));
   return _mm256_blendv_ps(res, alt, out_of_range);
+}
+
+// x rounded to F16 and back (round to nearest even), as ggml's F16 operands are.
+AUTOGLM_AVX2 inline void round_to_f16(const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT);
+    _mm256_storeu_ps(y + i, _mm256_cvtph_ps(h));
+  }
+  if (i == n) return;
+  // The tail through a padded register: the scalar conversion is several times slower.
+  alignas(32) float t[8] = {};
+  std::copy(x + i, x + n, t);
+  const __m128i h = _mm256_cvtps_ph(_mm256_load_ps(t), _MM_FROUND_TO_NEAREST_INT);
+  _mm256_store_ps(t, _mm256_cvtph_ps(h));
+  std::copy(t, t + (n - i), y + i);
 }
 
 }  // namespace autoglm::cpu::avx2

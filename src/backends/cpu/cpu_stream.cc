@@ -102,31 +102,28 @@ std::map<std::string, double> CpuStream::kernel_seconds_by_op() const {
 Status CpuStream::compute(const hal::SplitExec& split) {
   const std::vector<hal::NodeExec>& nodes = split.nodes;
   for (size_t i = 0; i < nodes.size();) {
-    const double before = kernel_seconds_;
-    const graph::OpKind op = nodes[i].node->op;
-    const DType wtype = op == graph::OpKind::MatMul ? nodes[i].in[0].desc.dtype : DType::F32;
-    if (op != graph::OpKind::MatMul) {
-      AUTOGLM_RETURN_IF_ERROR(run_node(nodes[i]));
-      ++i;
-      if (timing_) seconds_by_op_[{op, wtype}] += kernel_seconds_ - before;
-      continue;
-    }
-    // The run of MatMuls on this node's input whose activations quantize alike.
     const hal::NodeExec& first = nodes[i];
-    const DType act = matmul_activation_type(first.in[0].desc.dtype);
-    size_t j = i + 1;
-    while (j < nodes.size() && nodes[j].node->op == graph::OpKind::MatMul &&
-           nodes[j].in[1].data == first.in[1].data &&
-           matmul_activation_type(nodes[j].in[0].desc.dtype) == act) {
-      ++j;
+    const double before = kernel_seconds_, quantize_before = quantize_seconds_;
+    size_t next = i + 1;
+    if (first.node->op != graph::OpKind::MatMul) {
+      AUTOGLM_RETURN_IF_ERROR(run_node(first));
+    } else {
+      // The run of MatMuls on this node's input whose activations quantize alike.
+      const DType act = matmul_activation_type(first.in[0].desc.dtype);
+      while (next < nodes.size() && nodes[next].node->op == graph::OpKind::MatMul &&
+             nodes[next].in[1].data == first.in[1].data &&
+             matmul_activation_type(nodes[next].in[0].desc.dtype) == act) {
+        ++next;
+      }
+      AUTOGLM_RETURN_IF_ERROR(run_matmuls({nodes.data() + i, next - i}));
     }
-    const double quantize_before = quantize_seconds_;
-    AUTOGLM_RETURN_IF_ERROR(run_matmuls({nodes.data() + i, j - i}));
-    i = j;
     if (timing_) {
-      seconds_by_op_[{op, wtype}] +=
+      const graph::OpKind op = first.node->op;
+      const DType weight = op == graph::OpKind::MatMul ? first.in[0].desc.dtype : DType::F32;
+      seconds_by_op_[{op, weight}] +=
           kernel_seconds_ - before - (quantize_seconds_ - quantize_before);
     }
+    i = next;
   }
   return {};
 }

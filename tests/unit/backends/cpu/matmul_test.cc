@@ -161,7 +161,8 @@ TEST_P(MatmulTest, LargerProblemsCoverAllTileShapes) {
   check(DType::Q8_0, 9, 5, 128, 4);
 }
 
-// Both sum orders, with token counts that run every tile width (blocks: 4, 3, 2, 1).
+// Both sum orders, with token counts that run every tile width (lanes: 2 and 1; blocks: 1 to 16,
+// a tile of 9 or more in two interleaved halves, and 17 in two tiles).
 TEST_P(MatmulTest, PackedWeightsMatchReferences) {
   uint32_t seed = 300;
   for (SumOrder order : {SumOrder::Lanes, SumOrder::Blocks}) {
@@ -169,7 +170,7 @@ TEST_P(MatmulTest, PackedWeightsMatchReferences) {
       if (!packed_matmul_supports(wtype, 32)) GTEST_SKIP() << "no packed kernels at this level";
       for (int64_t k : {32, 96, 576, 1536}) {
         for (int64_t n_out : {1, 16, 17, 49}) {
-          for (int64_t n_tok : {1, 3, 6, 7, 9}) {
+          for (int64_t n_tok : {1, 3, 6, 7, 9, 16, 17}) {
             SCOPED_TRACE(order == SumOrder::Lanes ? "lanes" : "blocks");
             check(wtype, n_tok, n_out, k, seed++, order);
             if (HasFatalFailure()) return;

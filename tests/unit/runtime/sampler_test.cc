@@ -20,17 +20,20 @@ TEST(Sampler, ZeroTemperatureIsGreedy) {
 }
 
 // argmax is std::max_element's answer: the first of equal maxima, NaNs never chosen (unless
-// first), at every length around the 16-lane passes and wherever the maximum sits.
+// first), at every length around the 16-lane passes and the 1024-element chunks, and wherever
+// the maximum sits.
 TEST(Sampler, ArgmaxIsTheFirstLargestLikeMaxElement) {
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> small(-3, 3);  // few distinct values: many ties
-  for (size_t n : {1u, 2u, 15u, 16u, 17u, 31u, 33u, 100u, 49152u}) {
+  for (size_t n : {1u, 2u, 15u, 16u, 17u, 31u, 33u, 100u, 1023u, 1024u, 1025u, 3000u, 49152u}) {
     for (int trial = 0; trial < 20; ++trial) {
       std::vector<float> v(n);
       for (float& x : v) x = static_cast<float>(small(rng));
       if (trial % 4 == 1) v[rng() % n] = NAN;
       if (trial % 4 == 2) v[rng() % n] = 100.0f;
       if (trial % 4 == 3) v[n - 1] = 100.0f;
+      if (trial == 4) v[0] = 100.0f;  // logits[0] the largest, also seen by every chunk
+      if (trial == 8) v[0] = NAN;
       const auto want = std::max_element(v.begin(), v.end()) - v.begin();
       EXPECT_EQ(argmax(v), want) << "n=" << n << " trial " << trial;
     }

@@ -13,5 +13,8 @@ void add(const float* a, const float* b, float* y, int64_t rows, int64_t n, int6
          int nth);
 // y = x * sigmoid(x). x, y: [n].
 void silu(const float* x, float* y, int64_t n, int ith, int nth);
+// y = silu(x) * up, each product rounded after silu as silu then mul would. up, y: [n]; y may
+// alias x or up.
+void silu_mul(const float* x, const float* up, float* y, int64_t n, int ith, int nth);
 
 }  // namespace autoglm::cpu

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <vector>
 
@@ -64,6 +65,27 @@ TEST_P(ElementwiseTest, SiluMatchesDoubleReference) {
       const double xi = x[i];
       const double want = xi / (1.0 + std::exp(-xi));
       ASSERT_NEAR(y[i], want, 1e-6 * std::fabs(want) + 1e-30) << "x=" << xi;
+    }
+  }
+}
+
+// SwiGLU's one pass rounds each element as silu then mul do, whatever the length (vector
+// bodies, tails) or the split over threads, and may write over its input.
+TEST_P(ElementwiseTest, SiluMulEqualsSiluThenMulBitForBit) {
+  for (int64_t n : {1, 7, 8, 15, 16, 17, 100, 1536}) {
+    SCOPED_TRACE(n);
+    const auto x = random_floats(n, static_cast<uint32_t>(n) + 10, 6.0f);
+    const auto up = random_floats(n, static_cast<uint32_t>(n) + 20, 3.0f);
+    std::vector<float> want(n), got(n), in_place = x;
+    run([&](int ith, int nth) { silu(x.data(), want.data(), n, ith, nth); });
+    run([&](int ith, int nth) { mul(want.data(), up.data(), want.data(), 1, n, 1, ith, nth); });
+    run([&](int ith, int nth) { silu_mul(x.data(), up.data(), got.data(), n, ith, nth); });
+    run([&](int ith, int nth) {
+      silu_mul(in_place.data(), up.data(), in_place.data(), n, ith, nth);
+    });
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(std::bit_cast<uint32_t>(got[i]), std::bit_cast<uint32_t>(want[i])) << i;
+      ASSERT_EQ(std::bit_cast<uint32_t>(in_place[i]), std::bit_cast<uint32_t>(want[i])) << i;
     }
   }
 }

@@ -63,13 +63,16 @@ struct Q8_0Kernel {
 // The chunk's activation scales as f32, block-major ([b * nt + t]), and what each block adds:
 // Q8_1's d*sum(q) (for the weights' minimum), or for offset-stored weights -offset times the sum
 // of each group of 4 activations ([(b * nt + t) * 8 + g]) and of the whole block ([b * nt + t]).
+// With xq (the block order's tiles), also each block's 32 quants, block-major ([b * nt + t]):
+// a tile then finds every token's at fixed offsets from one pointer.
 template <class K>
 void prepare_activations(const uint8_t* x, size_t xrb, int64_t nt, int64_t nb, float* xd, float* xs,
-                         int32_t* corr, int32_t* corr_sum) {
+                         int32_t* corr, int32_t* corr_sum, int8_t* xq) {
   using XB = typename K::XBlock;
   for (int64_t t = 0; t < nt; ++t) {
     const XB* row = reinterpret_cast<const XB*>(x + t * xrb);
     for (int64_t b = 0; b < nb; ++b) {
+      if (xq) std::memcpy(xq + (b * nt + t) * 32, row[b].qs, 32);
       xd[b * nt + t] = _cvtsh_ss(row[b].d);
       if constexpr (K::kHasMin) {
         xs[b * nt + t] = _cvtsh_ss(row[b].s);
@@ -172,24 +175,21 @@ void tile(const uint8_t* wg, const uint8_t* x, size_t xrb, int64_t nb, const flo
   }
 }
 
-// Tokens whose vpdpbusd chains tile_blocks interleaves. A token's 8 products of a block form one
-// dependent chain (about 6 cycles a step); issuing each step for 8 tokens before the next keeps
-// both vector ports busy without the reservation station filling with waiting steps, and costs
-// no extra additions (two chains of four per token did: a 16-token Q4_1 tile 5 % slower).
-// 8 is what the registers hold beside 16 accumulators and the block's 8 weight registers.
-constexpr int kInterleave = 8;
-
 // tile() with SumOrder::Blocks: a block's 32 products of a (row, token) add up as integers (one
 // chain of eight vpdpbusd, exact) before its one f32 multiply-add; each token on its own, so
 // results do not depend on NT either. About half the f32 work of the lane order. Q4_1's
 // minimum terms are summed in a second pass over the blocks (the same f32 operations in the
 // same order), which leaves the registers for 16 tokens.
+//
+// Each step of the chains is issued for all NT tokens before the next: a step waits ~6 cycles
+// for the one before, and vpdpbusd issues on two ports, so 12 or more independent chains in
+// flight keep both busy (two chains of four per token, each token's in turn, left them ~25 %
+// idle). xq holds the tokens' quants block-major ([b * xstride + t][32]), so every token's
+// bytes sit at a fixed offset from one pointer instead of one register per token's row.
 template <class K, int NT>
-void tile_blocks(const uint8_t* wg, const uint8_t* x, size_t xrb, int64_t nb, const float* xd,
-                 const float* xs, const int32_t* corr_sum, int64_t xstride, float* y, int64_t ys,
+void tile_blocks(const uint8_t* wg, const int8_t* xq, int64_t nb, const float* xd, const float* xs,
+                 const int32_t* corr_sum, int64_t xstride, float* y, int64_t ys,
                  __mmask16 store_mask, const uint8_t* pf) {
-  using XB = typename K::XBlock;
-  constexpr int kI = NT < kInterleave ? NT : kInterleave;
   __m512 acc[NT];
 #pragma GCC unroll 16
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
@@ -199,29 +199,24 @@ void tile_blocks(const uint8_t* wg, const uint8_t* x, size_t xrb, int64_t nb, co
     __m512i q[8];
     K::load(blk, q);
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
-    // Tokens [h, h + n) of the tile, their chains interleaved.
-#pragma GCC unroll 2
-    for (int h = 0; h < NT; h += kI) {
-      const int n = NT - h < kI ? NT - h : kI;
-      __m512i dot[kI];
+    const int8_t* xb = xq + b * xstride * 32;  // [NT][32]: the tile's tokens' quants of block b
+    __m512i dot[NT];
+#pragma GCC unroll 16
+    for (int t = 0; t < NT; ++t) {
+      dot[t] = K::kOffset ? _mm512_set1_epi32(corr_sum[b * xstride + t]) : _mm512_setzero_si512();
+    }
 #pragma GCC unroll 8
-      for (int i = 0; i < n; ++i) {
-        dot[i] = K::kOffset ? _mm512_set1_epi32(corr_sum[b * xstride + h + i])
-                            : _mm512_setzero_si512();
+    for (int g = 0; g < 8; ++g) {
+#pragma GCC unroll 16
+      for (int t = 0; t < NT; ++t) {
+        dot[t] =
+            _mm512_dpbusd_epi32(dot[t], q[g], _mm512_set1_epi32(load_i32(xb + t * 32 + 4 * g)));
       }
-#pragma GCC unroll 8
-      for (int g = 0; g < 8; ++g) {
-#pragma GCC unroll 8
-        for (int i = 0; i < n; ++i) {
-          const int8_t* xq = reinterpret_cast<const XB*>(x + (h + i) * xrb)[b].qs;
-          dot[i] = _mm512_dpbusd_epi32(dot[i], q[g], _mm512_set1_epi32(load_i32(xq + 4 * g)));
-        }
-      }
-#pragma GCC unroll 8
-      for (int i = 0; i < n; ++i) {
-        const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(xd[b * xstride + h + i]));
-        acc[h + i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[i]), scale, acc[h + i]);
-      }
+    }
+#pragma GCC unroll 16
+    for (int t = 0; t < NT; ++t) {
+      const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(xd[b * xstride + t]));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), scale, acc[t]);
     }
   }
   __m512 mins[NT];
@@ -257,6 +252,7 @@ void run(const PackedArgs& a, int64_t g0, int64_t g1, int64_t t0, int64_t t1) {
   alignas(64) float xs[K::kHasMin ? kScaleEntries : 1];
   alignas(64) int32_t corr[K::kOffset ? 8 * kScaleEntries : 1];
   alignas(64) int32_t corr_sum[K::kOffset ? kScaleEntries : 1];
+  alignas(64) int8_t xq[32 * kScaleEntries];  // block order only
   // Tokens per tile: the lane order's 8 accumulators per token leave registers for 2, the
   // block order's one for kBlockTile.
   const bool blocks = a.order == SumOrder::Blocks;
@@ -264,7 +260,8 @@ void run(const PackedArgs& a, int64_t g0, int64_t g1, int64_t t0, int64_t t1) {
   for (int64_t c0 = t0; c0 < t1; c0 += chunk) {
     const int64_t c1 = min_i64(t1, c0 + chunk);
     const int64_t nt = c1 - c0;
-    prepare_activations<K>(a.x + c0 * a.xrb, a.xrb, nt, nb, xd, xs, corr, corr_sum);
+    prepare_activations<K>(a.x + c0 * a.xrb, a.xrb, nt, nb, xd, xs, corr, corr_sum,
+                           blocks ? xq : nullptr);
     for (int64_t g = g0; g < g1; ++g) {
       const uint8_t* wg = a.w + g * a.group_bytes;
       const int64_t r0 = g * kRows;
@@ -282,7 +279,7 @@ void run(const PackedArgs& a, int64_t g0, int64_t g1, int64_t t0, int64_t t1) {
         if (blocks) {
           const int32_t* cs = K::kOffset ? corr_sum + off : corr_sum;
           block_tiles<K>(std::make_integer_sequence<int, kBlockTile>())[left - 1](
-              wg, x, a.xrb, nb, xdo, xso, cs, nt, y, a.ys, mask, pf);
+              wg, xq + off * 32, nb, xdo, xso, cs, nt, y, a.ys, mask, pf);
           continue;
         }
         const int32_t* co = K::kOffset ? corr + 8 * off : corr;

@@ -57,25 +57,29 @@ AUTOGLM_AVX512 inline __m512 exp_ggml512(__m512 x) {
 
 // The tree16 sums of 16 rows' lane vectors (llama.cpp's 512-bit horizontal add), lane i = row i:
 // lane l + l+8, then l + l+4, l + l+2, 0 + 1, each level one add for several rows at once.
-AUTOGLM_AVX512 inline __m512 tree16_x16(const __m512 (&rows)[16]) {
+// Op combines two vectors lane by lane (the default adds; quantize_avx512.cc takes maxima).
+struct AddLanes {
+  AUTOGLM_AVX512 __m512 operator()(__m512 a, __m512 b) const { return _mm512_add_ps(a, b); }
+};
+template <class Op = AddLanes>
+AUTOGLM_AVX512 inline __m512 tree16_x16(const __m512 (&rows)[16], Op op = {}) {
   __m512 t[8];  // t[i]: rows 2i (lanes 0-7) and 2i+1 (8-15), lane l + lane l+8
   for (int i = 0; i < 8; ++i) {
-    t[i] = _mm512_add_ps(_mm512_shuffle_f32x4(rows[2 * i], rows[2 * i + 1], 0x44),
-                         _mm512_shuffle_f32x4(rows[2 * i], rows[2 * i + 1], 0xee));
+    t[i] = op(_mm512_shuffle_f32x4(rows[2 * i], rows[2 * i + 1], 0x44),
+              _mm512_shuffle_f32x4(rows[2 * i], rows[2 * i + 1], 0xee));
   }
   __m512 u[4];  // u[i]: rows 4i .. 4i+3, one per 128-bit quarter, lane l + lane l+4
   for (int i = 0; i < 4; ++i) {
-    u[i] = _mm512_add_ps(_mm512_shuffle_f32x4(t[2 * i], t[2 * i + 1], 0x88),
-                         _mm512_shuffle_f32x4(t[2 * i], t[2 * i + 1], 0xdd));
+    u[i] = op(_mm512_shuffle_f32x4(t[2 * i], t[2 * i + 1], 0x88),
+              _mm512_shuffle_f32x4(t[2 * i], t[2 * i + 1], 0xdd));
   }
   __m512 v[2];  // quarter q of v[i]: rows 8i+q then 8i+4+q, lanes l + l+2 (two each)
   for (int i = 0; i < 2; ++i) {
-    v[i] = _mm512_add_ps(_mm512_shuffle_ps(u[2 * i], u[2 * i + 1], 0x44),
-                         _mm512_shuffle_ps(u[2 * i], u[2 * i + 1], 0xee));
+    v[i] = op(_mm512_shuffle_ps(u[2 * i], u[2 * i + 1], 0x44),
+              _mm512_shuffle_ps(u[2 * i], u[2 * i + 1], 0xee));
   }
   // Lane 4 q + e holds row 4 e + q: a 4 x 4 transpose puts row i in lane i.
-  const __m512 sums =
-      _mm512_add_ps(_mm512_shuffle_ps(v[0], v[1], 0x88), _mm512_shuffle_ps(v[0], v[1], 0xdd));
+  const __m512 sums = op(_mm512_shuffle_ps(v[0], v[1], 0x88), _mm512_shuffle_ps(v[0], v[1], 0xdd));
   return _mm512_permutexvar_ps(
       _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), sums);
 }

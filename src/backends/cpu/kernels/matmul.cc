@@ -7,6 +7,7 @@
 #include "backends/cpu/kernels/matmul_avx2.h"
 #include "backends/cpu/kernels/matmul_avx512.h"
 #include "backends/cpu/kernels/matmul_neon.h"
+#include "backends/cpu/kernels/quantize_avx512.h"
 #include "core/half.h"
 #include "core/quant.h"
 #include "core/thread_pool.h"
@@ -104,6 +105,7 @@ void matmul_range_scalar(DType wtype, const uint8_t* w, size_t w_row_bytes, cons
 
 void convert_span(DType act, const float* x, void* out, int64_t n) {
 #if defined(__x86_64__)
+  if (has_avx512(active_isa()) && avx512::quantize_activations(act, x, out, n)) return;
   if (has_avx2(active_isa()) && act != DType::BF16 && act != DType::F32) {
     return avx2::convert_row(act, x, out, n);
   }

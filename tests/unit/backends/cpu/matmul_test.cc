@@ -152,6 +152,31 @@ TEST_P(MatmulTest, FloatWeightsTakeAnyRowLength) {
   }
 }
 
+// Activation quantization writes quantize_row_activation's bytes at every ISA level, whatever
+// the row length (the AVX-512 path takes 16 blocks at a time, then single blocks), including
+// blocks of zeros (scale 0), tiny and huge values, and rows split between threads.
+TEST_P(MatmulTest, ActivationQuantizationMatchesReferenceBytes) {
+  for (DType act : {DType::Q8_0, DType::Q8_1}) {
+    for (int64_t k : {32, 480, 512, 544, 1024, 1568}) {
+      SCOPED_TRACE(::testing::Message() << dtype_name(act) << " k=" << k);
+      const int64_t rows = 3;
+      std::vector<float> x = random_floats(static_cast<size_t>(rows * k), 40 + k, 8.0f);
+      for (int64_t i = 0; i < 32; ++i) x[i] = 0.0f;  // a block of zeros
+      for (int64_t i = 0; i < std::min<int64_t>(32, k - 32); ++i) {
+        x[k + 32 + i] *= 1e-30f;                 // tiny
+        if (k > 64) x[2 * k + 64 + i] *= 1e30f;  // huge
+      }
+      const size_t rb = dtype_row_bytes(act, k);
+      std::vector<uint8_t> got(rb * rows), want(rb * rows);
+      run([&](int ith, int nth) {
+        convert_activations(x.data(), rows, k, act, got.data(), ith, nth);
+      });
+      for (int64_t r = 0; r < rows; ++r) quantize_row_activation(act, &x[r * k], &want[r * rb], k);
+      ASSERT_EQ(0, std::memcmp(want.data(), got.data(), got.size()));
+    }
+  }
+}
+
 // Enough rows and tokens that every tile shape (4x1, 2x4 with remainders) and both the row and
 // the token split run.
 TEST_P(MatmulTest, LargerProblemsCoverAllTileShapes) {

@@ -400,9 +400,9 @@ AUTOGLM_AVX512 inline __m512 qk_lanes_single(const float* q, const float* k, int
 // scores[g][r] of every row, head_dim % 64 == 0. Each block of 16 K rows is widened to f32
 // once for the NQ heads; a block's rows past n_kv repeat its first row: lanes never mix rows,
 // and the masked store drops them.
-template <int NQ>
+template <int NQ, int64_t kHd = 0>
 AUTOGLM_AVX512 void qk_single_avx512(const HeadJob& j, const float* q16) {
-  const int64_t hd = j.head_dim;
+  const int64_t hd = kHd ? kHd : j.head_dim;  // kHd: known when compiled, loops unrolled
   alignas(64) float kf[16 * kMaxHeadDim];  // [16, head_dim]
   for (int64_t r0 = 0; r0 < j.n_kv; r0 += 16) {
     const int64_t n = j.n_kv - r0 < 16 ? j.n_kv - r0 : 16;
@@ -427,7 +427,11 @@ AUTOGLM_AVX512 void group_avx512_single(const HeadJob& j) {
   float q16[NQ * kMaxHeadDim];  // [NQ, head_dim]
   avx2::round_to_f16(j.q, q16, NQ * hd);
   if (hd % 64 == 0) {
-    qk_single_avx512<NQ>(j, q16);
+    if (hd == 64) {
+      qk_single_avx512<NQ, 64>(j, q16);
+    } else {
+      qk_single_avx512<NQ>(j, q16);
+    }
   } else {  // the elements past the last 64 are added in double: the AVX2 code has that
     for (int64_t r = 0; r < j.n_kv; r += 8)
       qk_rows8_single<NQ>(j, q16, r, std::min<int64_t>(8, j.n_kv - r));

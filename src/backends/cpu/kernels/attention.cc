@@ -147,10 +147,19 @@ void attention(const float* q, const void* k_cache, const void* v_cache, float* 
       rows.clear();
       if (dequantized) deq.reset(p.n_head_kv, p.head_dim);
     }
+    // Block by block: one multiply per block instead of a 64-bit division per position.
     const int32_t* table = p.block_tables + rows_seq * p.table_width;
-    for (auto pos = static_cast<int64_t>(rows.size()); pos < n_kv; ++pos) {
-      rows.push_back(
-          static_cast<int32_t>(table[pos / p.block_size] * p.block_size + pos % p.block_size));
+    const auto have = static_cast<int64_t>(rows.size());
+    if (have < n_kv) {
+      rows.resize(static_cast<size_t>(n_kv));
+      int32_t* row = rows.data();
+      for (int64_t b = have / p.block_size; b * p.block_size < n_kv; ++b) {
+        const auto first = static_cast<int32_t>(table[b] * p.block_size);
+        for (int64_t pos = std::max(have, b * p.block_size);
+             pos < std::min(n_kv, (b + 1) * p.block_size); ++pos) {
+          row[pos] = first + static_cast<int32_t>(pos - b * p.block_size);
+        }
+      }
     }
     const size_t n_scores = static_cast<size_t>(kMaxHeadsPerJob * n_kv);
     if (scores.size() < n_scores) scores.resize(n_scores);

@@ -18,10 +18,10 @@ Status SamplingParams::validate() const {
 }
 
 int32_t argmax(std::span<const float> logits) {
-  // std::max_element's answer (the first largest, NaNs treated as it does) from loops the
-  // compiler vectorizes: each chunk's maximum from 16 running maxima, then a scalar search of the
-  // first chunk holding the overall one. This runs per sequence per engine step, and a scan
-  // carrying its index through all 49152 logits of the default model took most of the time.
+  // std::max_element's answer (the first largest, NaNs treated as it does) from vector loops:
+  // each chunk's maximum from 16 running maxima, then a scalar search for the index in the first
+  // chunk holding the overall one only. This runs per sequence per engine step; searching all
+  // 49152 logits of the default model one by one took most of its time.
   constexpr size_t kLanes = 16, kChunk = 1024;
   // GCC/Clang vector extensions: SSE or NEON registers without ISA-specific code here.
   using V4 = float __attribute__((vector_size(16)));

@@ -42,8 +42,9 @@ float silu_scalar(float x, const float* up) {
   return up ? s * *up : s;
 }
 
-// The elements of `v` as vectors of 4: SSE or NEON registers from GCC/Clang vector extensions
-// (GCC 12 at -O2 leaves these loops scalar: it will not add the tail a vector loop needs).
+// y = op(a, b) four floats at a time, in SSE or NEON registers through GCC/Clang vector
+// extensions (GCC 12 at -O2 leaves the plain loop scalar: it will not add the tail a vector loop
+// needs).
 using V4 = float __attribute__((vector_size(16)));
 
 template <typename Op>

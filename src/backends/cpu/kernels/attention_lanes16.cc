@@ -361,25 +361,6 @@ AUTOGLM_AVX512 inline void pv_slice_avx512(const HeadJob& j, int64_t d0, float* 
   }
 }
 
-// reduce_leaves 16 elements at a time (head_dim % 16 == 0): the same additions.
-AUTOGLM_AVX512 void reduce_leaves_avx512(const HeadJob& j, const float* leaves) {
-  const int64_t hd = j.head_dim;
-  for (int g = 0; g < j.n_q; ++g) {
-    const float* lg = leaves + g * 16 * hd;  // [16, head_dim]
-    for (int64_t d = 0; d < hd; d += 16) {
-      const float* at = lg + d;
-      __m512 s8[8];
-      for (int l = 0; l < 8; ++l)
-        s8[l] = _mm512_add_ps(_mm512_loadu_ps(at + l * hd), _mm512_loadu_ps(at + (l + 8) * hd));
-      __m512 s4[4];
-      for (int l = 0; l < 4; ++l) s4[l] = _mm512_add_ps(s8[l], s8[l + 4]);
-      const __m512 s2a = _mm512_add_ps(s4[0], s4[2]);
-      const __m512 s2b = _mm512_add_ps(s4[1], s4[3]);
-      _mm512_storeu_ps(j.out + g * hd + d, _mm512_add_ps(s2a, s2b));
-    }
-  }
-}
-
 // pv_avx2 with the 32 registers of AVX-512.
 template <int NQ, int A>
 AUTOGLM_AVX512 void pv_avx512(const HeadJob& j, float* leaves) {
@@ -422,7 +403,7 @@ AUTOGLM_AVX512 inline __m512 qk_lanes_single(const float* q, const float* k, int
 template <int NQ, int64_t kHd = 0>
 AUTOGLM_AVX512 void qk_single_avx512(const HeadJob& j, const float* q16) {
   const int64_t hd = kHd ? kHd : j.head_dim;  // kHd: known when compiled, loops unrolled
-  alignas(64) float kf[16 * kMaxHeadDim];  // [16, head_dim]
+  alignas(64) float kf[16 * kMaxHeadDim];     // [16, head_dim]
   for (int64_t r0 = 0; r0 < j.n_kv; r0 += 16) {
     const int64_t n = j.n_kv - r0 < 16 ? j.n_kv - r0 : 16;
     for (int64_t i = 0; i < 16; ++i) {
@@ -458,7 +439,7 @@ AUTOGLM_AVX512 void group_avx512_single(const HeadJob& j) {
   probs_f16(j);
   float* leaves = leaf_scratch(j);
   pv_avx512<NQ, 4>(j, leaves);
-  reduce_leaves_avx512(j, leaves);
+  reduce_leaves(j, leaves);
 }
 
 template <int NQ>
@@ -472,7 +453,7 @@ AUTOGLM_AVX512 void group_avx512_lanes16(const HeadJob& j) {
   probs_f16(j);
   float* leaves = leaf_scratch(j);
   pv_avx512<NQ, 1>(j, leaves);
-  reduce_leaves_avx512(j, leaves);
+  reduce_leaves(j, leaves);
 }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop

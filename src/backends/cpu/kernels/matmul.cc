@@ -103,16 +103,6 @@ void matmul_range_scalar(DType wtype, const uint8_t* w, size_t w_row_bytes, cons
   }
 }
 
-void convert_span(DType act, const float* x, void* out, int64_t n) {
-#if defined(__x86_64__)
-  if (has_avx512(active_isa()) && avx512::quantize_activations(act, x, out, n)) return;
-  if (has_avx2(active_isa()) && act != DType::BF16 && act != DType::F32) {
-    return avx2::convert_row(act, x, out, n);
-  }
-#endif
-  quantize_row_activation(act, x, out, n);
-}
-
 }  // namespace
 
 bool matmul_supports(DType weight) {
@@ -129,6 +119,16 @@ bool matmul_supports(DType weight) {
   }
 }
 
+void convert_row(DType act, const float* x, void* out, int64_t n) {
+#if defined(__x86_64__)
+  if (has_avx512(active_isa()) && avx512::quantize_activations(act, x, out, n)) return;
+  if (has_avx2(active_isa()) && act != DType::BF16 && act != DType::F32) {
+    return avx2::convert_row(act, x, out, n);
+  }
+#endif
+  quantize_row_activation(act, x, out, n);
+}
+
 void convert_activations(const float* x, int64_t rows, int64_t k, DType act, void* out, int ith,
                          int nth) {
   const size_t row_bytes = dtype_row_bytes(act, k);
@@ -136,7 +136,7 @@ void convert_activations(const float* x, int64_t rows, int64_t k, DType act, voi
   if (rows >= nth) {
     int64_t r0, r1;
     ThreadPool::split(rows, ith, nth, &r0, &r1);
-    for (int64_t r = r0; r < r1; ++r) convert_span(act, x + r * k, o + r * row_bytes, k);
+    for (int64_t r = r0; r < r1; ++r) convert_row(act, x + r * k, o + r * row_bytes, k);
     return;
   }
   // Few rows (decode): split each row into runs of 32 elements so every thread helps.
@@ -148,7 +148,7 @@ void convert_activations(const float* x, int64_t rows, int64_t k, DType act, voi
   const int64_t e1 = std::min(k, u1 * 32);
   const size_t offset = dtype_row_bytes(act, e0);
   for (int64_t r = 0; r < rows; ++r) {
-    convert_span(act, x + r * k + e0, o + r * row_bytes + offset, e1 - e0);
+    convert_row(act, x + r * k + e0, o + r * row_bytes + offset, e1 - e0);
   }
 }
 

@@ -14,6 +14,10 @@ using autoglm::matmul_activation_type;  // core/quant.h
 // True for the six weight types above.
 bool matmul_supports(DType weight);
 
+// Converts one row of n floats to act (F32, F16, BF16, or Q8_0 / Q8_1 with n a multiple of 32)
+// by the fastest path the CPU has, byte for byte as quantize_row_activation writes it.
+void convert_row(DType act, const float* x, void* out, int64_t n);
+
 // Converts activations for matmul; parallel over rows, or over blocks of a row when rows < nth.
 // x: [rows, k] f32 (row stride k) → out: rows of dtype_row_bytes(act, k) bytes each.
 void convert_activations(const float* x, int64_t rows, int64_t k, DType act, void* out, int ith,

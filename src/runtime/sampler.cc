@@ -28,9 +28,10 @@ int32_t argmax(std::span<const float> logits) {
   const size_t n = logits.size();
   if (n == 0) return 0;
   const float first = logits[0];  // every running maximum starts here, as max_element's does
-  const size_t n_chunks = (n + kChunk - 1) / kChunk;
-  std::vector<float> chunk_max(n_chunks);
-  for (size_t c = 0; c < n_chunks; ++c) {
+  // The largest so far and the first chunk that reached it (a later equal one is not first).
+  float best = first;
+  size_t best_chunk = 0;
+  for (size_t c = 0; c * kChunk < n; ++c) {
     const size_t end = std::min(n, (c + 1) * kChunk);
     V4 part[kLanes / 4];
     for (V4& p : part) p = V4{first, first, first, first};
@@ -47,18 +48,15 @@ int32_t argmax(std::span<const float> logits) {
       for (int l = 0; l < 4; ++l) m = p[l] > m ? p[l] : m;
     }
     for (; i < end; ++i) m = logits[i] > m ? logits[i] : m;
-    chunk_max[c] = m;
-  }
-  float m = chunk_max[0];
-  for (size_t c = 1; c < n_chunks; ++c) m = chunk_max[c] > m ? chunk_max[c] : m;
-  // A chunk equals m only if it holds m, or m is logits[0] and chunk 0 answers first; with every
-  // logit NaN nothing equals m.
-  for (size_t c = 0; c < n_chunks; ++c) {
-    if (chunk_max[c] != m) continue;
-    const size_t end = std::min(n, (c + 1) * kChunk);
-    for (size_t k = c * kChunk; k < end; ++k) {
-      if (logits[k] == m) return static_cast<int32_t>(k);
+    if (m > best) {
+      best = m;
+      best_chunk = c;
     }
+  }
+  // Found unless every logit is NaN (then nothing equals best, and max_element answers 0).
+  const size_t end = std::min(n, (best_chunk + 1) * kChunk);
+  for (size_t k = best_chunk * kChunk; k < end; ++k) {
+    if (logits[k] == best) return static_cast<int32_t>(k);
   }
   return 0;
 }

@@ -133,12 +133,8 @@ AUTOGLM_AVX2 inline void pv_slice(const HeadJob& j, int64_t d0, float* leaves) {
 }
 
 // The scores of the job's n_q heads become probabilities rounded to F16. scores: [n_q, n_kv]
-AUTOGLM_AVX2 void probs_f16(const HeadJob& j) {
-  for (int g = 0; g < j.n_q; ++g) {
-    float* s = j.scores + g * j.n_kv;  // [n_kv]
-    softmax_row_ggml(s, s, j.n_kv, j.scale);
-    avx2::round_to_f16(s, s, j.n_kv);
-  }
+void probs_f16(const HeadJob& j) {
+  softmax_rows_ggml_f16(j.scores, j.n_q, j.n_kv, j.n_kv, j.scale);
 }
 
 // Scratch for the p·V leaves: [n_q, 16, head_dim].

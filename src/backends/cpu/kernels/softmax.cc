@@ -104,31 +104,49 @@ AUTOGLM_AVX2 void softmax_row_ggml_avx2(const float* x, float* y, int64_t n, flo
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
-// The same row with 16 lanes to a register: every lane sees the AVX2 code's operations (the
+// The same rows with 16 lanes to a register: every lane sees the AVX2 code's operations (the
 // exponential's steps one for one, the chunk's tree sum as _mm512_reduce_add_ps adds), so the
-// bits are the same, in about half the instructions.
-AUTOGLM_AVX512 void softmax_row_ggml_avx512(const float* x, float* y, int64_t n, float scale) {
+// bits are the same, in about half the instructions. Up to kRows rows go side by side, chunk by
+// chunk: their exponentials and sums are independent chains (a short row alone waits on each
+// chunk's latency). With round_f16 the probabilities are then rounded to F16 in the same pass
+// as the 1 / sum scaling (attention multiplies V by them as F16).
+AUTOGLM_AVX512 void softmax_rows_ggml_avx512(float* s, int64_t rows, int64_t stride, int64_t n,
+                                             float scale, bool round_f16) {
+  constexpr int64_t kRows = 4;
   const __m512 vscale = _mm512_set1_ps(scale);
-  const __m512 vshift = _mm512_set1_ps(scaled_max_avx2(x, n, scale));
-  const int64_t n16 = n / 16 * 16;
-  const auto chunk = [&](__m512 v, float* dst, __mmask16 keep) AUTOGLM_AVX512 {
-    v = _mm512_mul_ps(v, vscale);
-    asm("" : "+v"(v));  // scale, then subtract: two roundings, as llama.cpp's two passes
-    v = avx512::exp_ggml512(_mm512_sub_ps(v, vshift));
-    _mm512_mask_storeu_ps(dst, keep, v);
-    return static_cast<double>(_mm512_reduce_add_ps(v));
+  const __m512 neg_inf = _mm512_set1_ps(-__builtin_inff());
+  const auto lanes = [n](int64_t i) {
+    return static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
   };
-  double sum = 0.0;
-  for (int64_t i = 0; i < n16; i += 16) sum += chunk(_mm512_loadu_ps(x + i), y + i, 0xffff);
-  if (n16 < n) {  // lanes past n are -inf: probability 0
-    const auto keep = static_cast<__mmask16>((1u << (n - n16)) - 1);
-    const __m512 v = _mm512_mask_loadu_ps(_mm512_set1_ps(-__builtin_inff()), keep, x + n16);
-    sum += chunk(v, y + n16, keep);
-  }
-  const __m512 vinv = _mm512_set1_ps(static_cast<float>(1.0 / sum));
-  for (int64_t i = 0; i < n; i += 16) {
-    const auto keep = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(y + i, keep, _mm512_mul_ps(_mm512_maskz_loadu_ps(keep, y + i), vinv));
+  for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
+    const int64_t nr = std::min(kRows, rows - r0);
+    __m512 shift[kRows];
+    double sum[kRows];
+    for (int64_t g = 0; g < nr; ++g) {
+      shift[g] = _mm512_set1_ps(scaled_max_avx2(s + (r0 + g) * stride, n, scale));
+      sum[g] = 0.0;
+    }
+    for (int64_t i = 0; i < n; i += 16) {
+      const __mmask16 keep = lanes(i);  // lanes past n are -inf: probability 0
+      for (int64_t g = 0; g < nr; ++g) {
+        float* row = s + (r0 + g) * stride;
+        __m512 v = _mm512_mul_ps(_mm512_mask_loadu_ps(neg_inf, keep, row + i), vscale);
+        asm("" : "+v"(v));  // scale, then subtract: two roundings, as llama.cpp's two passes
+        v = avx512::exp_ggml512(_mm512_sub_ps(v, shift[g]));
+        _mm512_mask_storeu_ps(row + i, keep, v);
+        sum[g] += static_cast<double>(_mm512_reduce_add_ps(v));
+      }
+    }
+    for (int64_t g = 0; g < nr; ++g) {
+      float* row = s + (r0 + g) * stride;
+      const __m512 vinv = _mm512_set1_ps(static_cast<float>(1.0 / sum[g]));
+      for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 keep = lanes(i);
+        __m512 p = _mm512_mul_ps(_mm512_maskz_loadu_ps(keep, row + i), vinv);
+        if (round_f16) p = _mm512_cvtph_ps(_mm512_cvtps_ph(p, _MM_FROUND_TO_NEAREST_INT));
+        _mm512_mask_storeu_ps(row + i, keep, p);
+      }
+    }
   }
 }
 #if defined(__GNUC__) && !defined(__clang__)
@@ -175,8 +193,19 @@ void softmax_row(const float* x, float* y, int64_t n, float scale) {
 
 #if defined(__x86_64__)
 void softmax_row_ggml(const float* x, float* y, int64_t n, float scale) {
-  if (has_avx512(active_isa())) return softmax_row_ggml_avx512(x, y, n, scale);
+  if (has_avx512(active_isa())) {
+    if (x != y) std::copy(x, x + n, y);
+    return softmax_rows_ggml_avx512(y, 1, n, n, scale, false);
+  }
   softmax_row_ggml_avx2(x, y, n, scale);
+}
+
+void softmax_rows_ggml_f16(float* s, int64_t rows, int64_t stride, int64_t n, float scale) {
+  if (has_avx512(active_isa())) return softmax_rows_ggml_avx512(s, rows, stride, n, scale, true);
+  for (int64_t r = 0; r < rows; ++r) {
+    softmax_row_ggml_avx2(s + r * stride, s + r * stride, n, scale);
+    avx2::round_to_f16(s + r * stride, s + r * stride, n);
+  }
 }
 #endif
 

@@ -134,6 +134,17 @@ void packed_matmul(const PackedWeight& p, const void* xq, int64_t n_tok, float* 
   a.y = y;
   a.ys = y_stride;
   a.order = p.order;
+  if (p.order == SumOrder::Lanes && t1 - t0 > 1) {
+    // Per thread, grown to the largest k seen: 512 bytes per block of 32.
+    thread_local AlignedPtr scratch;
+    thread_local size_t scratch_bytes = 0;
+    const auto need = static_cast<size_t>(p.k / 32) * 512;
+    if (need > scratch_bytes) {
+      scratch = aligned_alloc_bytes(need);
+      scratch_bytes = scratch ? need : 0;
+    }
+    a.unpacked = scratch.get();
+  }
   avx512::packed_matmul_range(a, g0, g1, t0, t1);
 #else
   (void)p, (void)xq, (void)n_tok, (void)y, (void)y_stride, (void)ith, (void)nth;

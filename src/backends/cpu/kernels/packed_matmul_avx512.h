@@ -20,6 +20,9 @@ struct PackedArgs {
   float* y;          // [n_tok, n_out]
   int64_t ys;        // y row stride (floats)
   SumOrder order;
+  // Lane order, chunks of several tokens: 64-byte aligned scratch for a group's unpacked weights
+  // (k / 32 blocks of 512 bytes), or null to unpack each block per tile.
+  void* unpacked;
 };
 
 // Output rows [16 * g0, 16 * g1) (clipped to n_out) for tokens [t0, t1).

@@ -217,7 +217,7 @@ struct PackedProblem {
   std::vector<uint8_t> wq, xq;
   PackedWeight pw;
 
-  PackedProblem(DType t, SumOrder order) : wtype(t) {
+  PackedProblem(DType t, SumOrder order, int64_t tokens = 11) : wtype(t), n_tok(tokens) {
     const DType act = matmul_activation_type(wtype);
     const std::vector<float> w = random_floats(static_cast<size_t>(n_out * k), 9);
     const std::vector<float> x = random_floats(static_cast<size_t>(n_tok * k), 10);
@@ -263,12 +263,14 @@ void expect_batch_invariant(const PackedProblem& p) {
 }
 
 // In the lane order the packed kernels give matmul()'s results bit for bit (the llama.cpp
-// agreement tests are that sensitive).
+// agreement tests are that sensitive), whether a group's weights are unpacked per tile (one or
+// two tokens) or once for the chunk's tokens (three or more; 70 tokens are two chunks).
 TEST(PackedMatmul, LaneOrderEqualsPlainKernelsWhateverTheBatchOrSplit) {
-  for (DType wtype : {DType::Q4_0, DType::Q4_1, DType::Q8_0}) {
+  for (auto [wtype, n_tok] : {std::pair{DType::Q4_0, 11}, std::pair{DType::Q4_1, 11},
+                              std::pair{DType::Q8_0, 11}, std::pair{DType::Q4_1, 70}}) {
     if (!packed_matmul_supports(wtype, 32)) GTEST_SKIP() << "no packed kernels on this CPU";
-    SCOPED_TRACE(dtype_name(wtype));
-    const PackedProblem p(wtype, SumOrder::Lanes);
+    SCOPED_TRACE(::testing::Message() << dtype_name(wtype) << " n_tok=" << n_tok);
+    const PackedProblem p(wtype, SumOrder::Lanes, n_tok);
     ASSERT_NE(p.pw.data, nullptr);
     const std::vector<float> batch = p.run(0, p.n_tok, 1);
     std::vector<float> plain(p.n_tok * p.n_out);

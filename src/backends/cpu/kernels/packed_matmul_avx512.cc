@@ -116,14 +116,22 @@ inline void store(float* y, __m512 sum, __m512 mins, __mmask16 mask) {
   _mm512_mask_storeu_ps(y, mask, sum);
 }
 
-// Pulls block b of the next group (pf, null for none) into L1 while this one computes. Inside the
-// model the weights stream from L3 or memory, and the hardware prefetchers alone left both the
-// GEMV and the 16-token GEMM about 1.3x slower than with their weights in L2 (Sapphire Rapids;
-// model decode 1.3-1.5x faster with it).
+// Blocks [b0, b1) of the next group for a tile to pull into L1 while it computes, one per block
+// step. Inside the model the weights stream from L3 or memory, and the hardware prefetchers
+// alone left both the GEMV and the 16-token GEMM about 1.3x slower than with their weights in L2
+// (Sapphire Rapids; model decode 1.3-1.5x faster with it). A group's tiles share its next one:
+// asked for all at once, its lines filled the line-fill buffers and stalled the tile (11 % of a
+// lane-order tile's time).
+struct Prefetch {
+  const uint8_t* next = nullptr;  // the next group, or null
+  int64_t b0 = 0, b1 = 0;
+};
+
 template <class K>
-inline void prefetch_block(const uint8_t* pf, int64_t b) {
-  if (!pf) return;
-  const char* p = reinterpret_cast<const char*>(pf + b * K::kBlockBytes);
+inline void prefetch_block(const Prefetch& pf, int64_t step) {
+  const int64_t b = pf.b0 + step;
+  if (!pf.next || b >= pf.b1) return;
+  const char* p = reinterpret_cast<const char*>(pf.next + b * K::kBlockBytes);
   for (size_t o = 0; o < K::kBlockBytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
 }
 
@@ -135,7 +143,7 @@ inline void prefetch_block(const uint8_t* pf, int64_t b) {
 template <class K, int NT>
 void tile(const uint8_t* wg, const __m512i* unpacked, const uint8_t* x, size_t xrb, int64_t nb,
           const float* xd, const float* xs, const int32_t* corr, int64_t xstride, float* y,
-          int64_t ys, __mmask16 store_mask, const uint8_t* pf) {
+          int64_t ys, __mmask16 store_mask, const Prefetch& pf) {
   using XB = typename K::XBlock;
   __m512 acc[NT][8];
   __m512 mins[NT];
@@ -212,7 +220,7 @@ constexpr int64_t kUnpackTokens = 3;
 template <class K, int NT>
 void tile_blocks(const uint8_t* wg, const int8_t* xq, int64_t nb, const float* xd, const float* xs,
                  const int32_t* corr_sum, int64_t xstride, float* y, int64_t ys,
-                 __mmask16 store_mask, const uint8_t* pf) {
+                 __mmask16 store_mask, const Prefetch& pf) {
   __m512 acc[NT];
 #pragma GCC unroll 16
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
@@ -302,8 +310,10 @@ void run(const PackedArgs& a, int64_t g0, int64_t g1, int64_t t0, int64_t t1) {
         float* y = a.y + t * a.ys + r0;
         const float* xdo = xd + off;
         const float* xso = K::kHasMin ? xs + off : xs;
-        // The first tile of a group fetches the next group; later ones re-read this one.
-        const uint8_t* pf = t == c0 && g + 1 < g1 ? wg + a.group_bytes : nullptr;
+        // Tile i of the group's n fetches the i-th n-th of the next group.
+        const int64_t tile_i = off / nt_tile, n_tiles = (nt + nt_tile - 1) / nt_tile;
+        const Prefetch pf{g + 1 < g1 ? wg + a.group_bytes : nullptr, nb * tile_i / n_tiles,
+                          nb * (tile_i + 1) / n_tiles};
         if (blocks) {
           const int32_t* cs = K::kOffset ? corr_sum + off : corr_sum;
           block_tiles<K>(std::make_integer_sequence<int, kBlockTile>())[left - 1](

@@ -191,6 +191,12 @@ Result<std::vector<int>> parse_levels(const std::string& list) {
   return levels;
 }
 
+std::string fmt_ratio(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2fx", x);
+  return buf;
+}
+
 struct LevelResult {
   int concurrency = 0;
   double wall_s = 0, tokens_per_s = 0, decode_tokens_per_s = 0;
@@ -304,8 +310,8 @@ int bench_engine(BenchArgs a) {
     std::printf("model    %s\nprompt   %d tokens (%d shared), %d generated per request\n",
                 path.c_str(), a.prompt_len, a.shared_prefix, a.gen_len);
     std::printf("runs     %d per level, interleaved; the median one shown\n", a.repetitions);
-    std::printf("%6s %10s %10s %10s %10s %9s %9s %8s\n", "conc", "tok/s", "decode/s", "ttft p50",
-                "ttft p99", "itl p50", "itl p99", "cached");
+    std::printf("%6s %10s %10s %7s %10s %10s %9s %9s %8s\n", "conc", "tok/s", "decode/s", "vs 1",
+                "ttft p50", "ttft p99", "itl p50", "itl p99", "cached");
   }
   // Repetitions go round the levels, so a noisy neighbour's burst touches every level alike;
   // each level reports its median run (by decode tokens/s), all fields from that one run.
@@ -317,13 +323,21 @@ int bench_engine(BenchArgs a) {
       runs[i].push_back(std::move(*r));
     }
   }
+  std::vector<const LevelResult*> median(levels->size());
+  double one_stream = 0;  // decode tokens/s of the level with one request, if run
   for (size_t i = 0; i < levels->size(); ++i) {
-    const int c = (*levels)[i];
     std::vector<LevelResult>& rs = runs[i];
     std::sort(rs.begin(), rs.end(), [](const LevelResult& x, const LevelResult& y) {
       return x.decode_tokens_per_s < y.decode_tokens_per_s;
     });
-    const LevelResult* r = &rs[(rs.size() - 1) / 2];
+    median[i] = &rs[(rs.size() - 1) / 2];
+    if ((*levels)[i] == 1) one_stream = median[i]->decode_tokens_per_s;
+  }
+  for (size_t i = 0; i < levels->size(); ++i) {
+    const int c = (*levels)[i];
+    const LevelResult* r = median[i];
+    // Aggregate decode rate over one stream's: what batching buys (0: no level 1 was run).
+    const double vs_one = one_stream > 0 ? r->decode_tokens_per_s / one_stream : 0.0;
     if (a.json) {
       nlohmann::json j = {{"concurrency", c},
                           {"prompt_len", a.prompt_len},
@@ -341,12 +355,14 @@ int bench_engine(BenchArgs a) {
                           {"preemptions", r->preemptions},
                           {"wall_s", r->wall_s},
                           {"repetitions", a.repetitions}};
+      if (vs_one > 0) j["decode_vs_one_stream"] = vs_one;
       if (a.profile) j["kernel_ms_per_step_by_op"] = r->kernel_ms_per_step;
       std::cout << j.dump() << std::endl;
     } else {
-      std::printf("%6d %10.1f %10.1f %8.1fms %8.1fms %7.1fms %7.1fms %8lld\n", c, r->tokens_per_s,
-                  r->decode_tokens_per_s, r->ttft_p50, r->ttft_p99, r->itl_p50, r->itl_p99,
-                  static_cast<long long>(r->cached_prompt_tokens));
+      const std::string vs = vs_one > 0 ? fmt_ratio(vs_one) : "-";
+      std::printf("%6d %10.1f %10.1f %7s %8.1fms %8.1fms %7.1fms %7.1fms %8lld\n", c,
+                  r->tokens_per_s, r->decode_tokens_per_s, vs.c_str(), r->ttft_p50, r->ttft_p99,
+                  r->itl_p50, r->itl_p99, static_cast<long long>(r->cached_prompt_tokens));
       if (a.profile) print_profile("engine step", r->kernel_ms_per_step);
     }
   }

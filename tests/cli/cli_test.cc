@@ -64,15 +64,20 @@ TEST(Cli, BenchConcurrencyJsonHasOneLinePerLevel) {
   ASSERT_EQ(o.exit_code, 0) << o.output;
   std::istringstream lines(o.output);
   std::string line;
+  double one_stream = 0;
   for (int want : {1, 3}) {
     ASSERT_TRUE(std::getline(lines, line)) << o.output;
     const auto j = nlohmann::json::parse(line);
     EXPECT_EQ(j["concurrency"], want);
     EXPECT_EQ(j["repetitions"], 2);  // the median of two runs, still one line per level
-    for (const char* k :
-         {"tokens_per_s", "ttft_ms_p50", "ttft_ms_p99", "itl_ms_p50", "itl_ms_p99"}) {
+    for (const char* k : {"tokens_per_s", "ttft_ms_p50", "ttft_ms_p99", "itl_ms_p50", "itl_ms_p99",
+                          "decode_vs_one_stream"}) {
       EXPECT_TRUE(j.contains(k)) << k;
     }
+    // Each level's decode rate over level 1's.
+    const double decode = j["decode_tokens_per_s"].get<double>();
+    if (want == 1) one_stream = decode;
+    EXPECT_DOUBLE_EQ(j["decode_vs_one_stream"].get<double>(), decode / one_stream);
   }
   EXPECT_FALSE(std::getline(lines, line)) << line;
 }
@@ -86,6 +91,7 @@ TEST(Cli, BenchProfileShowsKernelTimeByOp) {
               "", "", false);
   ASSERT_EQ(o.exit_code, 0) << o.output;
   const auto j = nlohmann::json::parse(o.output);
+  EXPECT_FALSE(j.contains("decode_vs_one_stream")) << "no level 1 to compare with";
   ASSERT_TRUE(j.contains("kernel_ms_per_step_by_op")) << o.output;
   EXPECT_FALSE(j["kernel_ms_per_step_by_op"].empty()) << o.output;
 }

@@ -193,53 +193,68 @@ Status CpuStream::run_node(const hal::NodeExec& ne) {
                            " is out of range [0, " + std::to_string(table.desc.dims[1]) + ")");
         }
       }
-      par([&](int ith, int nth) {
-        get_rows(table.desc.dtype, table.data, static_cast<size_t>(table.desc.strides[1]), id,
-                 ids.desc.dims[0], table.desc.dims[0], f32(out), ith, nth);
-      });
+      par(
+          [&](int ith, int nth) {
+            get_rows(table.desc.dtype, table.data, static_cast<size_t>(table.desc.strides[1]), id,
+                     ids.desc.dims[0], table.desc.dims[0], f32(out), ith, nth);
+          },
+          out.desc.elements());
       return {};
     }
     case OpKind::RmsNorm:
-      par([&](int ith, int nth) {
-        rms_norm(f32(ne.in[0]), f32(out), out.desc.rows(), out.desc.dims[0], p.eps, ith, nth);
-      });
+      par(
+          [&](int ith, int nth) {
+            rms_norm(f32(ne.in[0]), f32(out), out.desc.rows(), out.desc.dims[0], p.eps, ith, nth);
+          },
+          2 * out.desc.elements());
       return {};
     case OpKind::Mul:
     case OpKind::Add: {
       const int64_t b_rows = ne.in[1].desc.rows();
       const bool is_mul = n.op == OpKind::Mul;
-      par([&](int ith, int nth) {
-        (is_mul ? mul : add)(f32(ne.in[0]), f32(ne.in[1]), f32(out), out.desc.rows(),
-                             out.desc.dims[0], b_rows, ith, nth);
-      });
+      par(
+          [&](int ith, int nth) {
+            (is_mul ? mul : add)(f32(ne.in[0]), f32(ne.in[1]), f32(out), out.desc.rows(),
+                                 out.desc.dims[0], b_rows, ith, nth);
+          },
+          out.desc.elements());
       return {};
     }
     case OpKind::Silu:
-      par([&](int ith, int nth) { silu(f32(ne.in[0]), f32(out), out.desc.elements(), ith, nth); });
+      par([&](int ith, int nth) { silu(f32(ne.in[0]), f32(out), out.desc.elements(), ith, nth); },
+          kExpWork * out.desc.elements());
       return {};
     case OpKind::RmsNormMul:
-      par([&](int ith, int nth) {
-        rms_norm_mul(f32(ne.in[0]), f32(ne.in[1]), f32(out), out.desc.rows(), out.desc.dims[0],
-                     p.eps, ith, nth);
-      });
+      par(
+          [&](int ith, int nth) {
+            rms_norm_mul(f32(ne.in[0]), f32(ne.in[1]), f32(out), out.desc.rows(), out.desc.dims[0],
+                         p.eps, ith, nth);
+          },
+          2 * out.desc.elements());
       return {};
     case OpKind::SwiGlu:
-      par([&](int ith, int nth) {
-        swiglu(f32(ne.in[0]), f32(ne.in[1]), f32(out), out.desc.elements(), ith, nth);
-      });
+      par(
+          [&](int ith, int nth) {
+            swiglu(f32(ne.in[0]), f32(ne.in[1]), f32(out), out.desc.elements(), ith, nth);
+          },
+          kExpWork * out.desc.elements());
       return {};
     case OpKind::Softmax:
-      par([&](int ith, int nth) {
-        softmax(f32(ne.in[0]), f32(out), out.desc.rows(), out.desc.dims[0], p.scale, ith, nth);
-      });
+      par(
+          [&](int ith, int nth) {
+            softmax(f32(ne.in[0]), f32(out), out.desc.rows(), out.desc.dims[0], p.scale, ith, nth);
+          },
+          kExpWork * out.desc.elements());
       return {};
     case OpKind::Rope: {
       const RopeParams rp = rope_params(p, ne.in[2]);
       const int64_t n_tok = out.desc.dims[1];
-      par([&](int ith, int nth) {
-        rope(f32(ne.in[0]), f32(out), n_tok, p.n_head, p.head_dim,
-             static_cast<const int32_t*>(ne.in[1].data), rp, ith, nth);
-      });
+      par(
+          [&](int ith, int nth) {
+            rope(f32(ne.in[0]), f32(out), n_tok, p.n_head, p.head_dim,
+                 static_cast<const int32_t*>(ne.in[1].data), rp, ith, nth);
+          },
+          2 * out.desc.elements());
       return {};
     }
     case OpKind::KvStore:
@@ -253,11 +268,13 @@ Status CpuStream::run_node(const hal::NodeExec& ne) {
         rope = {rope_params(p, ne.in[4]), static_cast<const int32_t*>(ne.in[3].data), p.n_head,
                 p.head_dim};
       }
-      par([&](int ith, int nth) {
-        kv_store(f32(src), slots, src.desc.dims[1], src.desc.dims[0], cache.desc.dtype, cache.data,
-                 static_cast<size_t>(cache.desc.strides[1]),
-                 n.op == OpKind::RopeKvStore ? &rope : nullptr, ith, nth);
-      });
+      par(
+          [&](int ith, int nth) {
+            kv_store(f32(src), slots, src.desc.dims[1], src.desc.dims[0], cache.desc.dtype,
+                     cache.data, static_cast<size_t>(cache.desc.strides[1]),
+                     n.op == OpKind::RopeKvStore ? &rope : nullptr, ith, nth);
+          },
+          2 * src.desc.elements());
       return {};
     }
     case OpKind::Attention:

@@ -108,10 +108,9 @@ AUTOGLM_AVX2 void softmax_row_ggml_avx2(const float* x, float* y, int64_t n, flo
 // exponential's steps one for one, the chunk's tree sum as _mm512_reduce_add_ps adds), so the
 // bits are the same, in about half the instructions. Up to kRows rows go side by side, chunk by
 // chunk: their exponentials and sums are independent chains (a short row alone waits on each
-// chunk's latency). With round_f16 the probabilities are then rounded to F16 in the same pass
-// as the 1 / sum scaling (attention multiplies V by them as F16).
-AUTOGLM_AVX512 void softmax_rows_ggml_avx512(float* s, int64_t rows, int64_t stride, int64_t n,
-                                             float scale, bool round_f16) {
+// chunk's latency). The probabilities are rounded to F16 in the pass that scales by 1 / sum.
+AUTOGLM_AVX512 void softmax_rows_ggml_f16_avx512(float* s, int64_t rows, int64_t stride, int64_t n,
+                                                 float scale) {
   constexpr int64_t kRows = 4;
   const __m512 vscale = _mm512_set1_ps(scale);
   const __m512 neg_inf = _mm512_set1_ps(-__builtin_inff());
@@ -142,9 +141,9 @@ AUTOGLM_AVX512 void softmax_rows_ggml_avx512(float* s, int64_t rows, int64_t str
       const __m512 vinv = _mm512_set1_ps(static_cast<float>(1.0 / sum[g]));
       for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 keep = lanes(i);
-        __m512 p = _mm512_mul_ps(_mm512_maskz_loadu_ps(keep, row + i), vinv);
-        if (round_f16) p = _mm512_cvtph_ps(_mm512_cvtps_ph(p, _MM_FROUND_TO_NEAREST_INT));
-        _mm512_mask_storeu_ps(row + i, keep, p);
+        const __m512 p = _mm512_mul_ps(_mm512_maskz_loadu_ps(keep, row + i), vinv);
+        _mm512_mask_storeu_ps(row + i, keep,
+                              _mm512_cvtph_ps(_mm512_cvtps_ph(p, _MM_FROUND_TO_NEAREST_INT)));
       }
     }
   }
@@ -192,16 +191,8 @@ void softmax_row(const float* x, float* y, int64_t n, float scale) {
 }
 
 #if defined(__x86_64__)
-void softmax_row_ggml(const float* x, float* y, int64_t n, float scale) {
-  if (has_avx512(active_isa())) {
-    if (x != y) std::copy(x, x + n, y);
-    return softmax_rows_ggml_avx512(y, 1, n, n, scale, false);
-  }
-  softmax_row_ggml_avx2(x, y, n, scale);
-}
-
 void softmax_rows_ggml_f16(float* s, int64_t rows, int64_t stride, int64_t n, float scale) {
-  if (has_avx512(active_isa())) return softmax_rows_ggml_avx512(s, rows, stride, n, scale, true);
+  if (has_avx512(active_isa())) return softmax_rows_ggml_f16_avx512(s, rows, stride, n, scale);
   for (int64_t r = 0; r < rows; ++r) {
     softmax_row_ggml_avx2(s + r * stride, s + r * stride, n, scale);
     avx2::round_to_f16(s + r * stride, s + r * stride, n);

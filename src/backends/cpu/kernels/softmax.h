@@ -13,12 +13,9 @@ void softmax(const float* x, float* y, int64_t rows, int64_t n, float scale, int
 void softmax_row(const float* x, float* y, int64_t n, float scale);
 
 #if defined(__x86_64__)
-// softmax_row with llama.cpp's x86 (AVX-512) rounding, for kernels that follow its attention
-// numerics; needs AVX2 and FMA.
-void softmax_row_ggml(const float* x, float* y, int64_t n, float scale);
-
-// softmax_row_ggml in place over rows of s ([rows, stride], n used), each probability then
-// rounded to F16, as llama.cpp's attention stores them before multiplying V.
+// Softmax of each row of s ([rows, stride], the first n used) in place, with llama.cpp's x86
+// (AVX-512) rounding, each probability then rounded to F16: as llama.cpp's attention stores them
+// before multiplying V. For kernels that follow its attention numerics; needs AVX2 and FMA.
 void softmax_rows_ggml_f16(float* s, int64_t rows, int64_t stride, int64_t n, float scale);
 #endif
 

@@ -272,8 +272,9 @@ AUTOGLM_AVX2 void group_avx2_lanes16(const HeadJob& j) {
 }
 
 // ---- AVX-512: the same operations, 16 lanes to a register ----
-// A q·k accumulator holds the 16 lanes (lo's lanes, then hi's); a p·V accumulator holds one
-// lane for 16 output elements. 1.3-1.4x the AVX2 kernel's speed on Sapphire Rapids.
+// A q·k accumulator holds a row's 16 lanes, and 16 rows are reduced at once (qk16_avx512); a
+// p·V accumulator holds one lane for 16 output elements. 1.3-1.4x the AVX2 kernel's speed on
+// Sapphire Rapids.
 // Per-function target attributes rather than a file compiled with AVX-512 flags (as the
 // matmuls do), so these share the helpers above without an inline function of the AVX2 code
 // being emitted with AVX-512 instructions.
@@ -285,43 +286,6 @@ AUTOGLM_AVX2 void group_avx2_lanes16(const HeadJob& j) {
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 using avx512::load16_f16;
-
-template <int NQ, int R>
-AUTOGLM_AVX512 inline void qk_block_avx512(const HeadJob& j, const float* q16, int64_t r0,
-                                           __m256 (&s8)[NQ][8], int i0) {
-  const int64_t hd = j.head_dim;
-  const uint16_t* kr[R];
-  for (int i = 0; i < R; ++i)
-    kr[i] = reinterpret_cast<const uint16_t*>(j.k + j.rows[r0 + i] * j.k_row_bytes);
-  __m512 acc[NQ][R];
-  for (int g = 0; g < NQ; ++g)
-    for (int i = 0; i < R; ++i) acc[g][i] = _mm512_setzero_ps();
-  for (int64_t d = 0; d < hd; d += 16) {
-    __m512 qd[NQ];
-    for (int g = 0; g < NQ; ++g) qd[g] = _mm512_loadu_ps(q16 + g * hd + d);
-    for (int i = 0; i < R; ++i) {
-      const __m512 k = load16_f16(kr[i] + d);
-      for (int g = 0; g < NQ; ++g) acc[g][i] = _mm512_fmadd_ps(qd[g], k, acc[g][i]);
-    }
-  }
-  for (int g = 0; g < NQ; ++g) {
-    for (int i = 0; i < R; ++i) {
-      const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[g][i]), 1));
-      s8[g][i0 + i] = _mm256_add_ps(_mm512_castps512_ps256(acc[g][i]), hi);
-    }
-  }
-}
-
-template <int NQ>
-AUTOGLM_AVX512 inline void qk_rows8_avx512(const HeadJob& j, const float* q16, int64_t r0,
-                                           int64_t n) {
-  constexpr int kR = NQ <= 3 ? 8 : 4;  // NQ * R accumulators, NQ q slices, one K slice
-  __m256 s8[NQ][8];
-  int i = 0;
-  for (; i + kR <= n; i += kR) qk_block_avx512<NQ, kR>(j, q16, r0 + i, s8, i);
-  for (; i < n; ++i) qk_block_avx512<NQ, 1>(j, q16, r0 + i, s8, i);
-  store_scores8<NQ>(j, s8, r0, n);
-}
 
 // pv_slice with 16 elements to a register.
 template <int NQ, int A, int C>
@@ -393,11 +357,20 @@ AUTOGLM_AVX512 inline __m512 qk_lanes_single(const float* q, const float* k, int
   return _mm512_add_ps(_mm512_add_ps(a[0], a[2]), _mm512_add_ps(a[1], a[3]));
 }
 
-// scores[g][r] of every row, head_dim % 64 == 0. Each block of 16 K rows is widened to f32
-// once for the NQ heads; a block's rows past n_kv repeat its first row: lanes never mix rows,
-// and the masked store drops them.
-template <int NQ, int64_t kHd = 0>
-AUTOGLM_AVX512 void qk_single_avx512(const HeadJob& j, const float* q16) {
+// The batched (tinyBLAS) order's 16 lanes of one row: lane l chains elements 16 m + l by FMA.
+AUTOGLM_AVX512 inline __m512 qk_lanes_batched(const float* q, const float* k, int64_t hd) {
+  __m512 acc = _mm512_mul_ps(_mm512_loadu_ps(q), _mm512_loadu_ps(k));  // exact: F16 x F16
+  for (int64_t d = 16; d < hd; d += 16)
+    acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + d), _mm512_loadu_ps(k + d), acc);
+  return acc;
+}
+
+// scores[g][r] of every row: each block of 16 K rows is widened to f32 once for the NQ heads,
+// each row's 16 lanes formed in the one-row order (kSingle, head_dim % 64 == 0) or the batched
+// one (head_dim % 16 == 0), and tree16_x16 sums the 16 rows' lanes at once. A block's rows past
+// n_kv repeat its first row: lanes never mix rows, and the masked store drops them.
+template <int NQ, bool kSingle, int64_t kHd = 0>
+AUTOGLM_AVX512 void qk16_avx512(const HeadJob& j, const float* q16) {
   const int64_t hd = kHd ? kHd : j.head_dim;  // kHd: known when compiled, loops unrolled
   alignas(64) float kf[16 * kMaxHeadDim];     // [16, head_dim]
   for (int64_t r0 = 0; r0 < j.n_kv; r0 += 16) {
@@ -411,7 +384,13 @@ AUTOGLM_AVX512 void qk_single_avx512(const HeadJob& j, const float* q16) {
     for (int g = 0; g < NQ; ++g) {
       __m512 rows[16];
 #pragma GCC unroll 16
-      for (int i = 0; i < 16; ++i) rows[i] = qk_lanes_single(q16 + g * hd, kf + i * hd, hd);
+      for (int i = 0; i < 16; ++i) {
+        if constexpr (kSingle) {
+          rows[i] = qk_lanes_single(q16 + g * hd, kf + i * hd, hd);
+        } else {
+          rows[i] = qk_lanes_batched(q16 + g * hd, kf + i * hd, hd);
+        }
+      }
       _mm512_mask_storeu_ps(j.scores + g * j.n_kv + r0, mask, avx512::tree16_x16(rows));
     }
   }
@@ -424,9 +403,9 @@ AUTOGLM_AVX512 void group_avx512_single(const HeadJob& j) {
   avx2::round_to_f16(j.q, q16, NQ * hd);
   if (hd % 64 == 0) {
     if (hd == 64) {
-      qk_single_avx512<NQ, 64>(j, q16);
+      qk16_avx512<NQ, true, 64>(j, q16);
     } else {
-      qk_single_avx512<NQ>(j, q16);
+      qk16_avx512<NQ, true>(j, q16);
     }
   } else {  // the elements past the last 64 are added in double: the AVX2 code has that
     for (int64_t r = 0; r < j.n_kv; r += 8)
@@ -444,8 +423,11 @@ AUTOGLM_AVX512 void group_avx512_lanes16(const HeadJob& j) {
   const int64_t hd = j.head_dim;
   float q16[NQ * kMaxHeadDim];  // [NQ, head_dim]
   avx2::round_to_f16(j.q, q16, NQ * hd);
-  for (int64_t r = 0; r < j.n_kv; r += 8)
-    qk_rows8_avx512<NQ>(j, q16, r, j.n_kv - r < 8 ? j.n_kv - r : 8);
+  if (hd == 64) {
+    qk16_avx512<NQ, false, 64>(j, q16);
+  } else {
+    qk16_avx512<NQ, false>(j, q16);
+  }
   probs_f16(j);
   float* leaves = leaf_scratch(j);
   pv_avx512<NQ, 1>(j, leaves);

@@ -316,10 +316,13 @@ void run(const PackedArgs& a, int64_t g0, int64_t g1, int64_t t0, int64_t t1) {
                           nb * (tile_i + 1) / n_tiles};
         if (blocks) {
           const int32_t* cs = K::kOffset ? corr_sum + off : corr_sum;
-          // Full tiles by a direct call, which GCC inlines: through the table, a 16-stream
-          // int8 decode ran 8 % slower (medians of 5 interleaved runs).
+          // Full tiles and single tokens (decode) by a direct call, which GCC inlines: through
+          // the table, a 16-stream int8 decode ran 8 % slower and one stream 2.5 % (medians of
+          // 5 and 6 interleaved runs).
           if (left == kBlockTile) {
             tile_blocks<K, kBlockTile>(wg, xq + off * 32, nb, xdo, xso, cs, nt, y, a.ys, mask, pf);
+          } else if (left == 1) {
+            tile_blocks<K, 1>(wg, xq + off * 32, nb, xdo, xso, cs, nt, y, a.ys, mask, pf);
           } else {
             block_tiles<K>(std::make_integer_sequence<int, kBlockTile>())[left - 1](
                 wg, xq + off * 32, nb, xdo, xso, cs, nt, y, a.ys, mask, pf);

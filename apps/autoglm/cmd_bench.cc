@@ -389,7 +389,8 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag("--json", a->json,
                 "Print one JSON object on stdout (with --concurrency: one per level and line)");
   cmd->add_option("--concurrency", a->concurrency,
-                  "Run the serving engine with these many concurrent requests, e.g. 1,4,16,32");
+                  "Run the serving engine with these many concurrent requests, e.g. 1,4,16,32 "
+                  "(with 1 in the list, 'vs 1' shows each level's decode rate over one stream's)");
   cmd->add_option("--prompt-len", a->prompt_len, "Engine mode: prompt tokens per request")
       ->capture_default_str()
       ->check(CLI::Range(1, 1 << 16));

@@ -11,7 +11,8 @@ import httpx
 
 def test_sigterm_drains_then_exits_zero(spawn_server):
     srv = spawn_server("--drain-timeout", "60")
-    body = {"model": srv.model, "max_tokens": 40, "stream": True, "temperature": 0,
+    # Long enough to still be streaming while the drain is checked: 40 tokens took ~0.1 s.
+    body = {"model": srv.model, "max_tokens": 400, "stream": True, "temperature": 0,
             "messages": [{"role": "user", "content": "Write a long story about a dragon."}]}
     events = []
     first = threading.Event()

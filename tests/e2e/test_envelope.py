@@ -87,8 +87,10 @@ def test_429_and_504_from_a_full_server(spawn_server):
     srv = spawn_server("--max-batch", "1", "--max-queue", "1", "--queue-timeout", "0.5",
                        "--drain-timeout", "0")
     story = [{"role": "user", "content": "Write a long story about a dragon."}]
+    # The running request must outlast the queued one's 0.5 s in the queue: 1000 greedy tokens
+    # (this story reaches them without an end-of-text) take seconds, where 200 took ~0.5 s.
     busy = {"model_name": srv.model,
-            "data": {"messages": story, "max_tokens": 200, "temperature": 0}}
+            "data": {"messages": story, "max_tokens": 1000, "temperature": 0}}
     results = {}
 
     def run(name, body):

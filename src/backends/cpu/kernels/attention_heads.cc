@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "backends/cpu/kernels/attention_qk16.h"
+
 #include "backends/cpu/kernels/avx2_math.h"
 #include "backends/cpu/kernels/avx512_math.h"
 #include "backends/cpu/kernels/isa.h"
@@ -148,35 +150,6 @@ struct Q8_0Row {
   }
 };
 
-// scores[g][r] = q[g]·k[r], head_dim % 16 == 0: each block of 16 K rows is widened to f32 once
-// for the NQ heads and reduced with tree16_x16; rows past n_kv repeat the block's first (their
-// lanes are not stored).
-template <class Row, int NQ>
-AUTOGLM_AVX512 void qk_rows_avx512(const HeadJob& j) {
-  const int64_t hd = j.head_dim;
-  alignas(64) float kf[16 * kMaxHeadDim];  // [16, head_dim]
-  for (int64_t r0 = 0; r0 < j.n_kv; r0 += 16) {
-    const int64_t n = j.n_kv - r0 < 16 ? j.n_kv - r0 : 16;
-    for (int64_t i = 0; i < 16; ++i) {
-      const uint8_t* k = j.k + j.rows[r0 + (i < n ? i : 0)] * j.k_row_bytes;
-      for (int64_t d = 0; d < hd; d += 16) _mm512_store_ps(kf + i * hd + d, Row::load16(k, d));
-    }
-    const auto mask = static_cast<__mmask16>((1u << n) - 1);
-    for (int g = 0; g < NQ; ++g) {
-      const float* q = j.q + g * hd;
-      __m512 rows[16];
-      for (int i = 0; i < 16; ++i) {
-        const float* k = kf + i * hd;
-        __m512 acc = _mm512_mul_ps(_mm512_loadu_ps(q), _mm512_load_ps(k));
-        for (int64_t d = 16; d < hd; d += 16)
-          acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + d), _mm512_load_ps(k + d), acc);
-        rows[i] = acc;
-      }
-      _mm512_mask_storeu_ps(j.scores + g * j.n_kv + r0, mask, avx512::tree16_x16(rows));
-    }
-  }
-}
-
 // out[g] = p[g]·V, 64 output elements at a time: NQ x 4 accumulators, each V slice widened once.
 template <class Row, int NQ>
 AUTOGLM_AVX512 void pv_rows_avx512(const HeadJob& j) {
@@ -213,7 +186,7 @@ AUTOGLM_AVX512 void pv_rows_avx512(const HeadJob& j) {
 
 template <class Row, int NQ>
 AUTOGLM_AVX512 void group_avx512_rows(const HeadJob& j) {
-  qk_rows_avx512<Row, NQ>(j);
+  qk16_avx512<NQ, Row, BatchedLanes>(j, j.q);
   for (int g = 0; g < NQ; ++g) {
     softmax_row(j.scores + g * j.n_kv, j.scores + g * j.n_kv, j.n_kv, j.scale);
   }

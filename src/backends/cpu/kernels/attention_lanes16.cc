@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "backends/cpu/kernels/attention_heads.h"
+#include "backends/cpu/kernels/attention_qk16.h"
 #include "backends/cpu/kernels/avx2_math.h"
 #include "backends/cpu/kernels/avx512_math.h"
 #include "backends/cpu/kernels/softmax.h"
@@ -335,65 +336,42 @@ AUTOGLM_AVX512 void pv_avx512(const HeadJob& j, float* leaves) {
 // one-row order's: the code below regroups which instruction performs each addition, never
 // its operands.
 
-// q·k's 16 lanes before the tree, head_dim % 64 == 0: accumulator c chains elements
+// The cache's F16 rows, 16 elements at d widened to f32.
+struct F16Row {
+  AUTOGLM_AVX512 static __m512 load16(const uint8_t* row, int64_t d) {
+    return load16_f16(reinterpret_cast<const uint16_t*>(row) + d);
+  }
+};
+
+// A row's 16 lanes in the one-row order, head_dim % 64 == 0: accumulator c chains elements
 // 64 m + 16 c + l, and lane l is (0 + 2) + (1 + 3).
-AUTOGLM_AVX512 inline __m512 qk_lanes_single(const float* q, const float* k, int64_t hd) {
-  if (hd == 64) {  // one product per accumulator: 2 + 0 and 3 + 1 fuse into FMAs (exact products)
-    const __m512 s02 = _mm512_fmadd_ps(_mm512_loadu_ps(q + 32), _mm512_loadu_ps(k + 32),
-                                       _mm512_mul_ps(_mm512_loadu_ps(q), _mm512_loadu_ps(k)));
-    const __m512 s13 =
-        _mm512_fmadd_ps(_mm512_loadu_ps(q + 48), _mm512_loadu_ps(k + 48),
-                        _mm512_mul_ps(_mm512_loadu_ps(q + 16), _mm512_loadu_ps(k + 16)));
-    return _mm512_add_ps(s02, s13);
-  }
-  __m512 a[4];
-  for (int c = 0; c < 4; ++c)
-    a[c] = _mm512_mul_ps(_mm512_loadu_ps(q + 16 * c), _mm512_loadu_ps(k + 16 * c));
-  for (int64_t m = 64; m < hd; m += 64) {
+struct OneRowLanes {
+  AUTOGLM_AVX512 static __m512 row(const float* q, const float* k, int64_t hd) {
+    if (hd == 64) {  // one product per accumulator: 2 + 0 and 3 + 1 fuse into FMAs (exact)
+      const __m512 s02 = _mm512_fmadd_ps(_mm512_loadu_ps(q + 32), _mm512_loadu_ps(k + 32),
+                                         _mm512_mul_ps(_mm512_loadu_ps(q), _mm512_loadu_ps(k)));
+      const __m512 s13 =
+          _mm512_fmadd_ps(_mm512_loadu_ps(q + 48), _mm512_loadu_ps(k + 48),
+                          _mm512_mul_ps(_mm512_loadu_ps(q + 16), _mm512_loadu_ps(k + 16)));
+      return _mm512_add_ps(s02, s13);
+    }
+    __m512 a[4];
     for (int c = 0; c < 4; ++c)
-      a[c] =
-          _mm512_fmadd_ps(_mm512_loadu_ps(q + m + 16 * c), _mm512_loadu_ps(k + m + 16 * c), a[c]);
-  }
-  return _mm512_add_ps(_mm512_add_ps(a[0], a[2]), _mm512_add_ps(a[1], a[3]));
-}
-
-// The batched (tinyBLAS) order's 16 lanes of one row: lane l chains elements 16 m + l by FMA.
-AUTOGLM_AVX512 inline __m512 qk_lanes_batched(const float* q, const float* k, int64_t hd) {
-  __m512 acc = _mm512_mul_ps(_mm512_loadu_ps(q), _mm512_loadu_ps(k));  // exact: F16 x F16
-  for (int64_t d = 16; d < hd; d += 16)
-    acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + d), _mm512_loadu_ps(k + d), acc);
-  return acc;
-}
-
-// scores[g][r] of every row: each block of 16 K rows is widened to f32 once for the NQ heads,
-// each row's 16 lanes formed in the one-row order (kSingle, head_dim % 64 == 0) or the batched
-// one (head_dim % 16 == 0), and tree16_x16 sums the 16 rows' lanes at once. A block's rows past
-// n_kv repeat its first row: lanes never mix rows, and the masked store drops them.
-template <int NQ, bool kSingle, int64_t kHd = 0>
-AUTOGLM_AVX512 void qk16_avx512(const HeadJob& j, const float* q16) {
-  const int64_t hd = kHd ? kHd : j.head_dim;  // kHd: known when compiled, loops unrolled
-  alignas(64) float kf[16 * kMaxHeadDim];     // [16, head_dim]
-  for (int64_t r0 = 0; r0 < j.n_kv; r0 += 16) {
-    const int64_t n = j.n_kv - r0 < 16 ? j.n_kv - r0 : 16;
-    for (int64_t i = 0; i < 16; ++i) {
-      const auto* k =
-          reinterpret_cast<const uint16_t*>(j.k + j.rows[r0 + (i < n ? i : 0)] * j.k_row_bytes);
-      for (int64_t d = 0; d < hd; d += 16) _mm512_store_ps(kf + i * hd + d, load16_f16(k + d));
+      a[c] = _mm512_mul_ps(_mm512_loadu_ps(q + 16 * c), _mm512_loadu_ps(k + 16 * c));
+    for (int64_t m = 64; m < hd; m += 64) {
+      for (int c = 0; c < 4; ++c)
+        a[c] =
+            _mm512_fmadd_ps(_mm512_loadu_ps(q + m + 16 * c), _mm512_loadu_ps(k + m + 16 * c), a[c]);
     }
-    const auto mask = static_cast<__mmask16>((1u << n) - 1);
-    for (int g = 0; g < NQ; ++g) {
-      __m512 rows[16];
-#pragma GCC unroll 16
-      for (int i = 0; i < 16; ++i) {
-        if constexpr (kSingle) {
-          rows[i] = qk_lanes_single(q16 + g * hd, kf + i * hd, hd);
-        } else {
-          rows[i] = qk_lanes_batched(q16 + g * hd, kf + i * hd, hd);
-        }
-      }
-      _mm512_mask_storeu_ps(j.scores + g * j.n_kv + r0, mask, avx512::tree16_x16(rows));
-    }
+    return _mm512_add_ps(_mm512_add_ps(a[0], a[2]), _mm512_add_ps(a[1], a[3]));
   }
+};
+
+// qk16_avx512 over the F16 rows in the given lane order, head_dim 64 compiled apart.
+template <int NQ, class Lanes>
+AUTOGLM_AVX512 void qk16_f16(const HeadJob& j, const float* q16) {
+  if (j.head_dim == 64) return qk16_avx512<NQ, F16Row, Lanes, 64>(j, q16);
+  qk16_avx512<NQ, F16Row, Lanes>(j, q16);
 }
 
 template <int NQ>
@@ -402,11 +380,7 @@ AUTOGLM_AVX512 void group_avx512_single(const HeadJob& j) {
   float q16[NQ * kMaxHeadDim];  // [NQ, head_dim]
   avx2::round_to_f16(j.q, q16, NQ * hd);
   if (hd % 64 == 0) {
-    if (hd == 64) {
-      qk16_avx512<NQ, true, 64>(j, q16);
-    } else {
-      qk16_avx512<NQ, true>(j, q16);
-    }
+    qk16_f16<NQ, OneRowLanes>(j, q16);
   } else {  // the elements past the last 64 are added in double: the AVX2 code has that
     for (int64_t r = 0; r < j.n_kv; r += 8)
       qk_rows8_single<NQ>(j, q16, r, std::min<int64_t>(8, j.n_kv - r));
@@ -423,11 +397,7 @@ AUTOGLM_AVX512 void group_avx512_lanes16(const HeadJob& j) {
   const int64_t hd = j.head_dim;
   float q16[NQ * kMaxHeadDim];  // [NQ, head_dim]
   avx2::round_to_f16(j.q, q16, NQ * hd);
-  if (hd == 64) {
-    qk16_avx512<NQ, false, 64>(j, q16);
-  } else {
-    qk16_avx512<NQ, false>(j, q16);
-  }
+  qk16_f16<NQ, BatchedLanes>(j, q16);
   probs_f16(j);
   float* leaves = leaf_scratch(j);
   pv_avx512<NQ, 1>(j, leaves);

@@ -20,6 +20,11 @@
 
 namespace autoglm::cpu::avx512 {
 
+// The mask of the first min(n, 16) lanes (n > 0): a loop's last, partial vector.
+AUTOGLM_AVX512 inline __mmask16 first_lanes(int64_t n) {
+  return static_cast<__mmask16>(n >= 16 ? 0xffff : (1u << n) - 1);
+}
+
 AUTOGLM_AVX512 inline __m512 load16_f16(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }

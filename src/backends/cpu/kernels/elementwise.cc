@@ -87,7 +87,7 @@ AUTOGLM_AVX2 void silu_avx2(const float* x, const float* up, float* y, int64_t n
 // silu_avx2 on 16 lanes: the same operations lane for lane.
 AUTOGLM_AVX512 void silu_avx512(const float* x, const float* up, float* y, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
-    const auto keep = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
+    const __mmask16 keep = avx512::first_lanes(n - i);
     const __m512 v = _mm512_maskz_loadu_ps(keep, x + i);
     const __m512 e = avx512::exp_ggml512(_mm512_sub_ps(_mm512_setzero_ps(), v));
     __m512 s = _mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.0f), e));

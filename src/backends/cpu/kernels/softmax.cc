@@ -114,9 +114,6 @@ AUTOGLM_AVX512 void softmax_rows_ggml_f16_avx512(float* s, int64_t rows, int64_t
   constexpr int64_t kRows = 4;
   const __m512 vscale = _mm512_set1_ps(scale);
   const __m512 neg_inf = _mm512_set1_ps(-__builtin_inff());
-  const auto lanes = [n](int64_t i) {
-    return static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
-  };
   for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
     const int64_t nr = std::min(kRows, rows - r0);
     __m512 shift[kRows];
@@ -126,7 +123,7 @@ AUTOGLM_AVX512 void softmax_rows_ggml_f16_avx512(float* s, int64_t rows, int64_t
       sum[g] = 0.0;
     }
     for (int64_t i = 0; i < n; i += 16) {
-      const __mmask16 keep = lanes(i);  // lanes past n are -inf: probability 0
+      const __mmask16 keep = avx512::first_lanes(n - i);  // lanes past n: -inf, probability 0
       for (int64_t g = 0; g < nr; ++g) {
         float* row = s + (r0 + g) * stride;
         __m512 v = _mm512_mul_ps(_mm512_mask_loadu_ps(neg_inf, keep, row + i), vscale);
@@ -140,7 +137,7 @@ AUTOGLM_AVX512 void softmax_rows_ggml_f16_avx512(float* s, int64_t rows, int64_t
       float* row = s + (r0 + g) * stride;
       const __m512 vinv = _mm512_set1_ps(static_cast<float>(1.0 / sum[g]));
       for (int64_t i = 0; i < n; i += 16) {
-        const __mmask16 keep = lanes(i);
+        const __mmask16 keep = avx512::first_lanes(n - i);
         const __m512 p = _mm512_mul_ps(_mm512_maskz_loadu_ps(keep, row + i), vinv);
         _mm512_mask_storeu_ps(row + i, keep,
                               _mm512_cvtph_ps(_mm512_cvtps_ph(p, _MM_FROUND_TO_NEAREST_INT)));

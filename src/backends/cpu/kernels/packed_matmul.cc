@@ -134,8 +134,10 @@ void packed_matmul(const PackedWeight& p, const void* xq, int64_t n_tok, float* 
   a.y = y;
   a.ys = y_stride;
   a.order = p.order;
-  if (p.order == SumOrder::Lanes && t1 - t0 > 1) {
-    // Per thread, grown to the largest k seen: 512 bytes per block of 32.
+  if (p.order == SumOrder::Lanes) {
+    // For the lane-order kernels to unpack a group's weights into when they take several tokens
+    // (packed_matmul_avx512.cc decides); per thread, grown to the largest k seen: 512 bytes per
+    // block of 32.
     thread_local AlignedPtr scratch;
     thread_local size_t scratch_bytes = 0;
     const auto need = static_cast<size_t>(p.k / 32) * 512;

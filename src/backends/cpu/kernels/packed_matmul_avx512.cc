@@ -297,6 +297,7 @@ void run(const PackedArgs& a, int64_t g0, int64_t g1, int64_t t0, int64_t t1) {
     // unpacked once for all of them rather than once per tile (16 tokens of Q4_1 at k = 576:
     // 175 -> 150 us on one core).
     const bool unpack = K::kNibbles && !blocks && a.unpacked && nt >= kUnpackTokens;
+    const int64_t n_tiles = (nt + nt_tile - 1) / nt_tile;  // per group
     for (int64_t g = g0; g < g1; ++g) {
       const uint8_t* wg = a.w + g * a.group_bytes;
       if (unpack) unpack_group<K>(wg, nb, static_cast<__m512i*>(a.unpacked));
@@ -311,7 +312,7 @@ void run(const PackedArgs& a, int64_t g0, int64_t g1, int64_t t0, int64_t t1) {
         const float* xdo = xd + off;
         const float* xso = K::kHasMin ? xs + off : xs;
         // Tile i of the group's n fetches the i-th n-th of the next group.
-        const int64_t tile_i = off / nt_tile, n_tiles = (nt + nt_tile - 1) / nt_tile;
+        const int64_t tile_i = off / nt_tile;
         const Prefetch pf{g + 1 < g1 ? wg + a.group_bytes : nullptr, nb * tile_i / n_tiles,
                           nb * (tile_i + 1) / n_tiles};
         if (blocks) {
